@@ -60,7 +60,9 @@ def load_wav(
     try:
         wave, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(f"{path}: not a readable audio file ({exc}); re-export it as 16-bit WAV") from exc
+        raise AudioError(
+            f"{path}: not a readable audio file ({exc}); re-export it as 16-bit WAV"
+        ) from exc
     wave = wave.mean(axis=1) if wave.shape[1] > 1 else wave[:, 0]
     if wave.size == 0 and not allow_empty:
         raise AudioError(f"{path}: the file holds no samples")

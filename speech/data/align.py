@@ -47,13 +47,19 @@ def _flite_phones(words: list[str]) -> dict[str, str] | None:
     text = "\n".join(f"{w}." for w in words)
     res = subprocess.run(
         ["flite", "-voice", "kal", "-t", text, "-ps", "-o", "none"],
-        capture_output=True, text=True, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     groups = [g.split() for g in res.stdout.split("pau")]
     groups = [g for g in groups if g]
     if len(groups) != len(words):
         return None
-    return {w: " ".join(_FLITE_TO_CMU.get(p, p.upper()) for p in g) for w, g in zip(words, groups, strict=True)}
+    return {
+        w: " ".join(_FLITE_TO_CMU.get(p, p.upper()) for p in g)
+        for w, g in zip(words, groups, strict=True)
+    }
 
 
 def _ensure_words(decoder, words: list[str]) -> None:

@@ -56,8 +56,12 @@ def make_room_bank(n_rooms: int, positions: int, seed: int, *, max_order: int = 
         size = rng.uniform([3.0, 3.0, 2.4], [8.0, 7.0, 3.2])
         target_rt60 = rng.uniform(0.15, 0.7)
         absorption, order = pra.inverse_sabine(target_rt60, size)
-        room = pra.ShoeBox(size, fs=SAMPLE_RATE, materials=pra.Material(absorption),
-                           max_order=min(order, max_order))
+        room = pra.ShoeBox(
+            size,
+            fs=SAMPLE_RATE,
+            materials=pra.Material(absorption),
+            max_order=min(order, max_order),
+        )
         mic = rng.uniform([0.5, 0.5, 0.8], size - [0.5, 0.5, 1.2])
         room.add_microphone(mic)
         for _ in range(positions):
@@ -82,7 +86,9 @@ def coloured_noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:
     return (x / (np.sqrt(np.mean(x**2)) + 1e-12)).astype(np.float32)
 
 
-def babble(n: int, sources: list[np.ndarray], rng: np.random.Generator, talkers: int = 4) -> np.ndarray:
+def babble(
+    n: int, sources: list[np.ndarray], rng: np.random.Generator, talkers: int = 4
+) -> np.ndarray:
     """Several overlapping talkers from ``sources`` (random offsets, looped), unit RMS."""
     if not sources:
         return coloured_noise(n, "pink", rng)
@@ -96,7 +102,9 @@ def babble(n: int, sources: list[np.ndarray], rng: np.random.Generator, talkers:
     return out / (np.sqrt(np.mean(out**2)) + 1e-12)
 
 
-def noise(n: int, kind: str, rng: np.random.Generator, babble_sources: list[np.ndarray]) -> np.ndarray:
+def noise(
+    n: int, kind: str, rng: np.random.Generator, babble_sources: list[np.ndarray]
+) -> np.ndarray:
     if kind == "babble":
         return babble(n, babble_sources, rng)
     return coloured_noise(n, kind, rng)
@@ -123,7 +131,9 @@ def reverberate(wave: np.ndarray, rir: np.ndarray) -> np.ndarray:
     return (wet * (np.abs(wave).max() / peak) if peak > 0 else wet).astype(np.float32)
 
 
-def speed_perturb(wave: np.ndarray, words: list[Word], factor: float) -> tuple[np.ndarray, list[Word]]:
+def speed_perturb(
+    wave: np.ndarray, words: list[Word], factor: float
+) -> tuple[np.ndarray, list[Word]]:
     """Play ``factor`` times faster (pitch moves too, as in Kaldi's speed perturbation)."""
     if factor == 1.0:
         return wave, words
@@ -131,7 +141,9 @@ def speed_perturb(wave: np.ndarray, words: list[Word], factor: float) -> tuple[n
     return out, [Word(w.w, round(w.start / factor, 3), round(w.end / factor, 3)) for w in words]
 
 
-def pad(wave: np.ndarray, words: list[Word], lead: float, trail: float) -> tuple[np.ndarray, list[Word]]:
+def pad(
+    wave: np.ndarray, words: list[Word], lead: float, trail: float
+) -> tuple[np.ndarray, list[Word]]:
     """Add ``lead``/``trail`` seconds of silence, shifting word times."""
     a, b = int(lead * SAMPLE_RATE), int(trail * SAMPLE_RATE)
     out = np.concatenate([np.zeros(a, np.float32), wave, np.zeros(b, np.float32)])

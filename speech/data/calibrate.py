@@ -62,9 +62,12 @@ def _measure(voice: Voice) -> VoiceReport | None:
         words += len(ref.split())
     wave = np.concatenate([c.wave for c in clips])
     return VoiceReport(
-        name=voice.name, family=voice.family, altered=voice.altered,
+        name=voice.name,
+        family=voice.family,
+        altered=voice.altered,
         word_accuracy=round(max(0.0, 1 - errors / words), 3),
-        seconds=round(len(wave) / 16000, 2), embedding=_embedding(wave),
+        seconds=round(len(wave) / 16000, 2),
+        embedding=_embedding(wave),
     )
 
 
@@ -72,7 +75,9 @@ def _embedding(wave: np.ndarray) -> list[float]:
     import torch
     import torchaudio
 
-    mfcc = torchaudio.transforms.MFCC(16000, n_mfcc=20, melkwargs={"n_mels": 40, "n_fft": 512, "hop_length": 160})
+    mfcc = torchaudio.transforms.MFCC(
+        16000, n_mfcc=20, melkwargs={"n_mels": 40, "n_fft": 512, "hop_length": 160}
+    )
     m = mfcc(torch.from_numpy(wave))[1:]  # drop c0 (loudness)
     energy = torch.from_numpy(wave[: (len(wave) // 160) * 160]).reshape(-1, 160).pow(2).mean(1)
     frames = min(m.shape[1], energy.numel())
@@ -94,18 +99,27 @@ def calibrate(voices: list[Voice], *, workers: int, cache: Path | None = None) -
     for voice, rep in zip(voices, measured, strict=True):
         if rep is None:
             log.warning("voice %s failed to synthesize the calibration set; skipped", voice.name)
-            rep = VoiceReport(voice.name, voice.family, voice.altered, 0.0, 0.0, [], reason="synthesis failed")
+            rep = VoiceReport(
+                voice.name, voice.family, voice.altered, 0.0, 0.0, [], reason="synthesis failed"
+            )
         reports.append(rep)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"voices": key, "calibration_set": list(CALIBRATION_SET),
-                   "reports": [asdict(r) for r in reports]}
+        payload = {
+            "voices": key,
+            "calibration_set": list(CALIBRATION_SET),
+            "reports": [asdict(r) for r in reports],
+        }
         cache.write_text(json.dumps(payload, indent=1))
     return reports
 
 
 def select(
-    reports: list[VoiceReport], *, min_accuracy_base: float, min_accuracy_altered: float, max_similarity: float
+    reports: list[VoiceReport],
+    *,
+    min_accuracy_base: float,
+    min_accuracy_altered: float,
+    max_similarity: float,
 ) -> list[VoiceReport]:
     """Mark which voices are kept (in catalogue order: base voices first within a family)."""
     ok = [r for r in reports if r.embedding]
@@ -121,7 +135,9 @@ def select(
         if r.word_accuracy < need:
             r.reason = f"word accuracy {r.word_accuracy:.2f} < {need:.2f}"
         elif r.max_similarity > max_similarity:
-            r.reason = f"too similar to a kept voice ({r.max_similarity:.2f} > {max_similarity:.2f})"
+            r.reason = (
+                f"too similar to a kept voice ({r.max_similarity:.2f} > {max_similarity:.2f})"
+            )
         else:
             r.kept, r.reason = True, "kept"
             kept.append(i)

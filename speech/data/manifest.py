@@ -76,7 +76,16 @@ class Utterance:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Utterance:
-        missing = {"id", "audio", "duration", "text", "speaker", "device", "split", "kind"} - d.keys()
+        missing = {
+            "id",
+            "audio",
+            "duration",
+            "text",
+            "speaker",
+            "device",
+            "split",
+            "kind",
+        } - d.keys()
         if missing:
             raise ValueError(f"manifest line {d.get('id', '?')!r} lacks {sorted(missing)}")
         d = dict(d)
@@ -94,7 +103,9 @@ def read_manifest(path: str | os.PathLike) -> list[Utterance]:
 def iter_manifest(path: str | os.PathLike) -> Iterator[Utterance]:
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no manifest here; build one with `python -m speech.data.synth`")
+        raise FileNotFoundError(
+            f"{path}: no manifest here; build one with `python -m speech.data.synth`"
+        )
     with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():

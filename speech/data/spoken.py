@@ -9,12 +9,52 @@ from __future__ import annotations
 import random
 import re
 
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen \
-fifteen sixteen seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-_ORD = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
-        "nine": "ninth", "twelve": "twelfth"}
-MONTHS = "january february march april may june july august september october november december".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_ORD = {
+    "one": "first",
+    "two": "second",
+    "three": "third",
+    "five": "fifth",
+    "eight": "eighth",
+    "nine": "ninth",
+    "twelve": "twelfth",
+}
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 DIGITS = _ONES[:10]
 
 
@@ -70,7 +110,11 @@ def year(y: int) -> str:
     if 2000 <= y < 2010:
         return number(y)
     hi, lo = divmod(y, 100)
-    return number(hi) + " " + ("hundred" if lo == 0 else ("oh " + _ONES[lo] if lo < 10 else number(lo)))
+    return (
+        number(hi)
+        + " "
+        + ("hundred" if lo == 0 else ("oh " + _ONES[lo] if lo < 10 else number(lo)))
+    )
 
 
 def date(month: int, day: int, y: int) -> str:
@@ -96,7 +140,9 @@ def spell_token(token: str, rng: random.Random) -> str:
         if piece.isalpha():
             out.append(piece)
         elif piece.isdigit():
-            out.append(digits(piece, rng, oh=0.3, double=0.2) if len(piece) > 2 else number(int(piece)))
+            out.append(
+                digits(piece, rng, oh=0.3, double=0.2) if len(piece) > 2 else number(int(piece))
+            )
         elif piece in _SYMBOLS:
             out.append(_SYMBOLS[piece])
     return " ".join(out)

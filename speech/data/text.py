@@ -16,62 +16,183 @@ from faker import Faker
 from speech.data import spoken
 from speech.data.manifest import PiiSlot
 
-CITIES = (
-    "boston chicago denver seattle portland austin dallas houston phoenix atlanta miami orlando "
-    "nashville memphis detroit cleveland pittsburgh philadelphia baltimore richmond raleigh "
-    "charlotte tampa omaha tulsa albany buffalo madison milwaukee minneapolis sacramento oakland "
-    "fresno tucson spokane boise reno anchorage honolulu louisville"
-).split()
+CITIES = [
+    "boston",
+    "chicago",
+    "denver",
+    "seattle",
+    "portland",
+    "austin",
+    "dallas",
+    "houston",
+    "phoenix",
+    "atlanta",
+    "miami",
+    "orlando",
+    "nashville",
+    "memphis",
+    "detroit",
+    "cleveland",
+    "pittsburgh",
+    "philadelphia",
+    "baltimore",
+    "richmond",
+    "raleigh",
+    "charlotte",
+    "tampa",
+    "omaha",
+    "tulsa",
+    "albany",
+    "buffalo",
+    "madison",
+    "milwaukee",
+    "minneapolis",
+    "sacramento",
+    "oakland",
+    "fresno",
+    "tucson",
+    "spokane",
+    "boise",
+    "reno",
+    "anchorage",
+    "honolulu",
+    "louisville",
+]
 
 # Templates: plain words and {SLOT}s. A slot in upper case is PII (its label); lower case is not.
 REQUESTS: dict[str, tuple[str, ...]] = {
-    "call": ("call {PERSON}", "call {PERSON} on their mobile", "phone {PERSON} please",
-             "dial {PHONE_NUMBER}", "call {PHONE_NUMBER}", "add {PERSON} to my contacts with number {PHONE_NUMBER}"),
-    "message": ("send a message to {PERSON} saying i will be late", "text {PERSON} that dinner is ready",
-                "tell {PERSON} i am on my way", "send an email to {EMAIL_ADDRESS}",
-                "my email address is {EMAIL_ADDRESS}", "forward this to {EMAIL_ADDRESS}"),
-    "pay": ("pay {PERSON} {AMOUNT}", "transfer {AMOUNT} to {PERSON}", "my card number is {CREDIT_CARD}",
-            "pay with the card ending {card_end} no use {CREDIT_CARD}", "send {AMOUNT} to {PERSON} for dinner"),
-    "address": ("navigate to {STREET_ADDRESS}", "my address is {STREET_ADDRESS}",
-                "order a taxi to {STREET_ADDRESS}", "deliver it to {STREET_ADDRESS} please"),
-    "identity": ("my date of birth is {DATE_OF_BIRTH}", "my social security number is {US_SSN}",
-                 "i was born on {DATE_OF_BIRTH}", "the last patient was {PERSON} born {DATE_OF_BIRTH}"),
-    "travel": ("what is the weather in {LOCATION}", "how long does it take to drive to {LOCATION}",
-               "book a table for {count} in {LOCATION}", "find flights to {LOCATION} for {PERSON}"),
-    "timer": ("set a timer for {minutes} minutes", "cancel the timer", "how much time is left on the timer",
-              "set an alarm for {clock}", "wake me up at {clock} tomorrow"),
-    "weather": ("what is the weather like today", "will it rain tomorrow", "do i need an umbrella",
-                "how cold is it outside"),
-    "music": ("play some {genre} music", "skip this song", "turn the volume up", "turn it down a little",
-              "pause the music", "play the next episode"),
-    "home": ("turn {onoff} the lights in the {room}", "set the thermostat to {count} degrees",
-             "lock the front door", "dim the {room} lights", "is the garage door open"),
-    "reminder": ("remind me to {task} {when}", "add {item} to my shopping list",
-                 "what is on my calendar {when}", "read my shopping list"),
+    "call": (
+        "call {PERSON}",
+        "call {PERSON} on their mobile",
+        "phone {PERSON} please",
+        "dial {PHONE_NUMBER}",
+        "call {PHONE_NUMBER}",
+        "add {PERSON} to my contacts with number {PHONE_NUMBER}",
+    ),
+    "message": (
+        "send a message to {PERSON} saying i will be late",
+        "text {PERSON} that dinner is ready",
+        "tell {PERSON} i am on my way",
+        "send an email to {EMAIL_ADDRESS}",
+        "my email address is {EMAIL_ADDRESS}",
+        "forward this to {EMAIL_ADDRESS}",
+    ),
+    "pay": (
+        "pay {PERSON} {AMOUNT}",
+        "transfer {AMOUNT} to {PERSON}",
+        "my card number is {CREDIT_CARD}",
+        "pay with the card ending {card_end} no use {CREDIT_CARD}",
+        "send {AMOUNT} to {PERSON} for dinner",
+    ),
+    "address": (
+        "navigate to {STREET_ADDRESS}",
+        "my address is {STREET_ADDRESS}",
+        "order a taxi to {STREET_ADDRESS}",
+        "deliver it to {STREET_ADDRESS} please",
+    ),
+    "identity": (
+        "my date of birth is {DATE_OF_BIRTH}",
+        "my social security number is {US_SSN}",
+        "i was born on {DATE_OF_BIRTH}",
+        "the last patient was {PERSON} born {DATE_OF_BIRTH}",
+    ),
+    "travel": (
+        "what is the weather in {LOCATION}",
+        "how long does it take to drive to {LOCATION}",
+        "book a table for {count} in {LOCATION}",
+        "find flights to {LOCATION} for {PERSON}",
+    ),
+    "timer": (
+        "set a timer for {minutes} minutes",
+        "cancel the timer",
+        "how much time is left on the timer",
+        "set an alarm for {clock}",
+        "wake me up at {clock} tomorrow",
+    ),
+    "weather": (
+        "what is the weather like today",
+        "will it rain tomorrow",
+        "do i need an umbrella",
+        "how cold is it outside",
+    ),
+    "music": (
+        "play some {genre} music",
+        "skip this song",
+        "turn the volume up",
+        "turn it down a little",
+        "pause the music",
+        "play the next episode",
+    ),
+    "home": (
+        "turn {onoff} the lights in the {room}",
+        "set the thermostat to {count} degrees",
+        "lock the front door",
+        "dim the {room} lights",
+        "is the garage door open",
+    ),
+    "reminder": (
+        "remind me to {task} {when}",
+        "add {item} to my shopping list",
+        "what is on my calendar {when}",
+        "read my shopping list",
+    ),
 }
 _FILL = {
-    "genre": "jazz rock classical country pop blues folk reggae".split(),
+    "genre": ["jazz", "rock", "classical", "country", "pop", "blues", "folk", "reggae"],
     "onoff": ["on", "off"],
     "room": ["kitchen", "bedroom", "living room", "hallway", "bathroom", "office", "garden"],
-    "task": ["call the bank", "water the plants", "buy milk", "take my pills", "pick up the kids",
-             "book a dentist appointment", "pay the rent"],
+    "task": [
+        "call the bank",
+        "water the plants",
+        "buy milk",
+        "take my pills",
+        "pick up the kids",
+        "book a dentist appointment",
+        "pay the rent",
+    ],
     "when": ["tomorrow", "this evening", "on monday", "next week", "in an hour", "tonight"],
-    "item": "eggs bread apples coffee butter rice onions".split(),
+    "item": ["eggs", "bread", "apples", "coffee", "butter", "rice", "onions"],
 }
 ORDINARY = (
-    "i think we should leave a bit earlier tomorrow", "did you see the game last night",
-    "can you pass me the salt", "the kids are already asleep upstairs", "we need to fix the sink",
-    "what time does the shop close", "my sister is coming over on sunday", "that movie was so long",
-    "put the kettle on would you", "i can not find my keys anywhere", "the dog needs a walk",
-    "let us order pizza tonight", "it has been raining all week", "turn that noise down please",
-    "where did you put the remote", "dinner will be ready in ten minutes", "i will call you back later",
-    "have you finished your homework", "the traffic was terrible this morning", "we are out of milk again",
-    "my phone battery is almost dead", "the meeting ran over by an hour", "look at the snow outside",
-    "i have a headache", "the neighbours are having a party", "this coffee is cold",
+    "i think we should leave a bit earlier tomorrow",
+    "did you see the game last night",
+    "can you pass me the salt",
+    "the kids are already asleep upstairs",
+    "we need to fix the sink",
+    "what time does the shop close",
+    "my sister is coming over on sunday",
+    "that movie was so long",
+    "put the kettle on would you",
+    "i can not find my keys anywhere",
+    "the dog needs a walk",
+    "let us order pizza tonight",
+    "it has been raining all week",
+    "turn that noise down please",
+    "where did you put the remote",
+    "dinner will be ready in ten minutes",
+    "i will call you back later",
+    "have you finished your homework",
+    "the traffic was terrible this morning",
+    "we are out of milk again",
+    "my phone battery is almost dead",
+    "the meeting ran over by an hour",
+    "look at the snow outside",
+    "i have a headache",
+    "the neighbours are having a party",
+    "this coffee is cold",
 )
 
-PII_LABELS = ("PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "STREET_ADDRESS",
-              "DATE_OF_BIRTH", "US_SSN", "LOCATION", "AMOUNT")
+PII_LABELS = (
+    "PERSON",
+    "PHONE_NUMBER",
+    "EMAIL_ADDRESS",
+    "CREDIT_CARD",
+    "STREET_ADDRESS",
+    "DATE_OF_BIRTH",
+    "US_SSN",
+    "LOCATION",
+    "AMOUNT",
+)
 
 
 @dataclass
@@ -103,7 +224,9 @@ def _name(fake: Faker) -> tuple[str, str]:
             return f"{first} {last}", spoken_form
 
 
-def make_household(device: str, seed: int, *, n_contacts: int = 6, concentration: float = 0.5) -> Household:
+def make_household(
+    device: str, seed: int, *, n_contacts: int = 6, concentration: float = 0.5
+) -> Household:
     """A household with its own contacts and intent preferences.
 
     Preferences are half uniform, half a Dirichlet(``concentration``) draw: every device
@@ -135,7 +258,9 @@ def _street_number(n: int) -> str:
 class TextGenerator:
     """Makes prompts for one household, deterministically from its seed and a stream of draws."""
 
-    def __init__(self, household: Household, *, wake_phrase: str, confusables: list[str], seed: int):
+    def __init__(
+        self, household: Household, *, wake_phrase: str, confusables: list[str], seed: int
+    ):
         self.h = household
         self.wake_phrase = spoken.normalize(wake_phrase)
         self.confusables = [spoken.normalize(c) for c in confusables]
@@ -197,9 +322,13 @@ class TextGenerator:
             return rng.choice(self.h.contacts) if rng.random() < 0.8 else _name(fake)
         if slot == "PHONE_NUMBER":
             d = f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
-            return f"{d[:3]}-{d[3:6]}-{d[6:]}", " ".join(spoken.digits(p, rng) for p in (d[:3], d[3:6], d[6:]))
+            return f"{d[:3]}-{d[3:6]}-{d[6:]}", " ".join(
+                spoken.digits(p, rng) for p in (d[:3], d[3:6], d[6:])
+            )
         if slot == "CREDIT_CARD":
-            card = fake.credit_card_number(card_type=rng.choice(["visa16", "mastercard", "discover"]))
+            card = fake.credit_card_number(
+                card_type=rng.choice(["visa16", "mastercard", "discover"])
+            )
             groups = [card[i : i + 4] for i in range(0, len(card), 4)]
             return card, " ".join(spoken.digits(g, rng) for g in groups)
         if slot == "US_SSN":

@@ -95,15 +95,28 @@ CATALOGUE: tuple[Voice, ...] = (
     _v("festival", "cmu_us_slt_arctic_hts", "fest-slt"),
     _v("festival", "cmu_us_slt_arctic_hts", "fest-slt", "fest-slt-a52", alpha=0.52),
     _v("festival", "cmu_us_slt_arctic_hts", "fest-slt", "fest-slt-a56", alpha=0.56, tempo=0.9),
-    _v("festival", "cmu_us_slt_arctic_hts", "fest-slt", "fest-slt-a49-down2", alpha=0.49,
-       pitch_cents=-200),
+    _v(
+        "festival",
+        "cmu_us_slt_arctic_hts",
+        "fest-slt",
+        "fest-slt-a49-down2",
+        alpha=0.49,
+        pitch_cents=-200,
+    ),
     _v("festival", "kal_diphone", "fest-kal"),
     _v("festival", "kal_diphone", "fest-kal", "fest-kal-up4", pitch_cents=400),
     _v("festival", "ked_diphone", "fest-ked"),
     _v("festival", "ked_diphone", "fest-ked", "fest-ked-up5", pitch_cents=500, tempo=1.05),
     _v("festival", "ked_diphone", "fest-ked", "fest-ked-up3", pitch_cents=300),
     _v("festival", "kal_diphone", "fest-kal", "fest-kal-down2", pitch_cents=-200, tempo=1.1),
-    _v("festival", "cmu_us_slt_arctic_hts", "fest-slt", "fest-slt-a58-up2", alpha=0.58, pitch_cents=200),
+    _v(
+        "festival",
+        "cmu_us_slt_arctic_hts",
+        "fest-slt",
+        "fest-slt-a58-up2",
+        alpha=0.58,
+        pitch_cents=200,
+    ),
     _v("flite", "awb", "flite-awb", "flite-awb-up2", pitch_cents=200, tempo=1.1),
     _v("flite", "slt", "flite-slt", "flite-slt-up1", pitch_cents=150, tempo=0.9),
     _v("flite", "kal16", "flite-kal16", "flite-kal16-down2", pitch_cents=-200),
@@ -137,8 +150,11 @@ def require_tools(engines: set[str]) -> None:
                 f"sudo apt-get install -y {DEBIAN_PACKAGES[tool]}"
             )
     if "festival" in engines:
-        missing = [p for p in ("kal_diphone", "ked_diphone") if not list(
-            Path("/usr/share/festival/voices/english").glob(p))]
+        missing = [
+            p
+            for p in ("kal_diphone", "ked_diphone")
+            if not list(Path("/usr/share/festival/voices/english").glob(p))
+        ]
         if missing or not HTS_VOICE.exists():
             raise EngineMissing(
                 "festival voices are missing; install them with: sudo apt-get install -y "
@@ -156,9 +172,13 @@ class Synth:
 
 def _run(cmd: list[str], *, timeout: float = 600, **kw) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=timeout, **kw)
+        return subprocess.run(
+            cmd, check=True, capture_output=True, text=True, timeout=timeout, **kw
+        )
     except subprocess.CalledProcessError as exc:
-        raise SynthesisError(f"{cmd[0]} failed ({exc.returncode}): {exc.stderr.strip()[-300:]}") from exc
+        raise SynthesisError(
+            f"{cmd[0]} failed ({exc.returncode}): {exc.stderr.strip()[-300:]}"
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise SynthesisError(f"{cmd[0]} timed out after {timeout:.0f} s") from exc
 
@@ -171,7 +191,21 @@ def _postprocess(voice: Voice, raw: Path) -> np.ndarray:
         effects += ["pitch", str(voice.pitch_cents)]
     if voice.tempo != 1.0:
         effects += ["tempo", "-s", f"{voice.tempo:g}"]
-    _run(["sox", "-V1", str(raw), "-c", "1", "-b", "16", str(out), *effects, "rate", str(SAMPLE_RATE)])
+    _run(
+        [
+            "sox",
+            "-V1",
+            str(raw),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(out),
+            *effects,
+            "rate",
+            str(SAMPLE_RATE),
+        ]
+    )
     wave = load_wav(out)
     peak = float(np.abs(wave).max())
     if peak < 1e-4:
@@ -185,7 +219,9 @@ def _scale(words: list[Word] | None, tempo: float) -> list[Word] | None:
     return [Word(w.w, round(w.start / tempo, 3), round(w.end / tempo, 3)) for w in words]
 
 
-def synthesize(voice: Voice, texts: list[str], workdir: str | Path | None = None) -> list[Synth | None]:
+def synthesize(
+    voice: Voice, texts: list[str], workdir: str | Path | None = None
+) -> list[Synth | None]:
     """Speak each text with ``voice``.
 
     Returns one :class:`Synth` per text, or None for a text the engine failed on
@@ -247,7 +283,9 @@ _WORD_TIMES = (
 )
 
 
-def _festival(voice: Voice, texts: list[str], tmp: Path) -> list[tuple[Path | None, list[Word] | None]]:
+def _festival(
+    voice: Voice, texts: list[str], tmp: Path
+) -> list[tuple[Path | None, list[Word] | None]]:
     """One festival process for the whole batch (each start-up costs ~0.2 s)."""
     lines = [f"(voice_{voice.model})"]
     if voice.alpha is not None:
@@ -280,7 +318,9 @@ def _festival(voice: Voice, texts: list[str], tmp: Path) -> list[tuple[Path | No
             current = int(parts[1])
             words[current] = []
         elif len(parts) == 4 and parts[0] == "W" and current >= 0:
-            words[current].append(Word(parts[1].lower(), round(float(parts[2]), 3), round(float(parts[3]), 3)))
+            words[current].append(
+                Word(parts[1].lower(), round(float(parts[2]), 3), round(float(parts[3]), 3))
+            )
     out = []
     for i, text in enumerate(texts):
         path = tmp / f"{i}.wav"

@@ -1,0 +1,1 @@
+"""Benchmarks and named experiments that reproduce every reported figure."""

@@ -1,0 +1,1 @@
+"""Federated learning with differential privacy (Flower + Opacus). Next stage; see README."""

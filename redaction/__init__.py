@@ -1,0 +1,1 @@
+"""PII redaction of escalated clips (spans, bleeping, voice anonymization). Next stage; see README."""

@@ -1,0 +1,35 @@
+"""Every option of every config group composes and instantiates."""
+
+from __future__ import annotations
+
+import pytest
+from hydra.utils import instantiate
+
+from tests.conftest import CONF, compose_config
+
+PRIMARY = {"data": "synth"}  # config group -> the primary config that uses it
+
+
+def _options():
+    for group, primary in PRIMARY.items():
+        for path in sorted((CONF / group).glob("*.yaml")):
+            yield group, primary, path.stem
+
+
+@pytest.mark.parametrize(("group", "primary", "option"), list(_options()))
+def test_option_instantiates(group, primary, option):
+    cfg = compose_config(primary, [f"{group}={option}"])
+    obj = instantiate(cfg[group], _convert_="all")
+    assert type(obj).__module__.startswith("speech.")
+    assert obj.name == option
+
+
+def test_every_group_is_covered():
+    groups = {p.name for p in CONF.iterdir() if p.is_dir()}
+    assert groups == set(PRIMARY)
+
+
+def test_typo_in_data_config_fails():
+    cfg = compose_config("synth", ["data=tiny", "+data.n_devicez=3"])
+    with pytest.raises(Exception, match="n_devicez"):
+        instantiate(cfg.data, _convert_="all")

@@ -137,7 +137,7 @@ def speed_perturb(
     """Play ``factor`` times faster (pitch moves too, as in Kaldi's speed perturbation)."""
     if factor == 1.0:
         return wave, words
-    out = resample(wave, int(round(SAMPLE_RATE * factor)), SAMPLE_RATE)
+    out = resample(wave, round(SAMPLE_RATE * factor), SAMPLE_RATE)
     return out, [Word(w.w, round(w.start / factor, 3), round(w.end / factor, 3)) for w in words]
 
 

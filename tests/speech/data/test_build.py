@@ -76,7 +76,7 @@ def test_interrupted_build_resumes_and_regenerates_identically(tiny_corpus, tiny
     shard.unlink()
     os.remove(out / "summary.json")
     os.remove(out / "manifest.jsonl")
-    again, summary = build_corpus(tiny_spec, out.parent, workers=1, progress=False)
+    _, summary = build_corpus(tiny_spec, out.parent, workers=1, progress=False)
     assert not summary["cached"]
     assert (out / "manifest.jsonl").read_text() == before
     assert np.array_equal(sf.read(str(wav))[0], audio_before)

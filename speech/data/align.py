@@ -80,7 +80,8 @@ def align(wave: np.ndarray, text: str) -> list[Word] | None:
         dec.start_utt()
         dec.process_raw(_int16(wave), full_utt=True)
         dec.end_utt()
-        segs = [s for s in dec.seg() if s.word not in ("<s>", "</s>", "<sil>", "[NOISE]")]
+        # seg() is None when no alignment path reaches the end of the audio.
+        segs = [s for s in dec.seg() or () if s.word not in ("<s>", "</s>", "<sil>", "[NOISE]")]
     except RuntimeError:
         return None
     # Alternate pronunciations come back as "word(2)".

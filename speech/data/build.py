@@ -34,7 +34,7 @@ from speech.data import align, augment
 from speech.data.calibrate import VoiceReport, calibrate, select
 from speech.data.manifest import Utterance, Word, write_manifest
 from speech.data.plan import CorpusSpec, Device, Job, plan_devices, plan_jobs, split_of
-from speech.data.summary import summarize
+from speech.data.summary import plot_summary, summarize
 from speech.data.text import ORDINARY, TextGenerator, make_household
 from speech.data.voices import Synth, Voice, catalogue, require_tools, synthesize
 
@@ -80,6 +80,7 @@ def build_corpus(
     shards = out / "shards"
     shards.mkdir(exist_ok=True)
     pending = [j for j in jobs if not (shards / f"{j.key}.jsonl").exists()]
+    pending.sort(key=lambda j: j.kind != "stream")  # the longest jobs first balance the workers
     ctx = {
         "spec": spec,
         "out": str(out),
@@ -102,6 +103,7 @@ def build_corpus(
         spec, lines, reports, devices, stats, seconds=time.time() - started, out=out
     )
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    plot_summary(summary, out / "summary.png")
     summary["cached"] = False
     return out, summary
 

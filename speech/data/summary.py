@@ -70,6 +70,7 @@ def summarize(
             "hours_min": _h(per_device[0]),
             "hours_median": _h(median(per_device)),
             "hours_max": _h(per_device[-1]),
+            "hours": [_h(v) for v in per_device],
         },
         "word_times": {
             k.removeprefix("times_"): v for k, v in sorted(stats.items()) if k.startswith("times_")
@@ -84,6 +85,35 @@ def summarize(
         "pii_slots": dict(sorted(pii.items())),
         "synthesis_failed": stats.get("synthesis_failed", 0),
     }
+
+
+def plot_summary(s: dict, path: Path) -> Path:
+    """Hours per speaker (coloured by split) and per device, as a PNG beside the summary."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = {"train": "tab:blue", "dev": "tab:orange", "test": "tab:green"}
+    speakers = sorted(s["speakers"].items(), key=lambda kv: (kv[1]["split"] or "", kv[0]))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 2]})
+    a.barh(
+        [k for k, _ in speakers],
+        [v["hours"] for _, v in speakers],
+        color=[colours.get(v["split"], "grey") for _, v in speakers],
+    )
+    a.set_xlabel("hours (clips, excluding streams)")
+    a.set_title("speakers by split: " + ", ".join(f"{k}={c}" for k, c in colours.items()))
+    a.invert_yaxis()
+    b.hist(s["devices"]["hours"], bins=20, color="tab:blue")
+    b.set_xlabel("hours per device")
+    b.set_ylabel("devices")
+    b.set_title(f"{s['devices']['count']} devices")
+    fig.suptitle(f"corpus {s['name']}: {s['hours']['total']:.2f} h")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
 
 
 def format_summary(s: dict) -> str:

@@ -191,21 +191,9 @@ def _postprocess(voice: Voice, raw: Path) -> np.ndarray:
         effects += ["pitch", str(voice.pitch_cents)]
     if voice.tempo != 1.0:
         effects += ["tempo", "-s", f"{voice.tempo:g}"]
-    _run(
-        [
-            "sox",
-            "-V1",
-            str(raw),
-            "-c",
-            "1",
-            "-b",
-            "16",
-            str(out),
-            *effects,
-            "rate",
-            str(SAMPLE_RATE),
-        ]
-    )
+    # -R: repeatable (fixed seeds); -D: no dither. The same settings then give the same samples.
+    cmd = ["sox", "-V1", "-R", str(raw), "-D", "-c", "1", "-b", "16", str(out)]
+    _run([*cmd, *effects, "rate", str(SAMPLE_RATE)])
     wave = load_wav(out)
     peak = float(np.abs(wave).max())
     if peak < 1e-4:

@@ -1,13 +1,20 @@
-"""Every option of every config group composes and instantiates."""
+"""Every option of every config group composes and instantiates (shrunk where it would build)."""
 
 from __future__ import annotations
 
 import pytest
 from hydra.utils import instantiate
 
+from speech.train import model_arguments
 from tests.conftest import CONF, compose_config
 
-PRIMARY = {"data": "synth"}  # config group -> the primary config that uses it
+PRIMARY = {
+    "data": "synth",
+    "task": "train",
+    "model": "train",
+    "trainer": "train",
+    "experiment": "train",
+}
 
 
 def _options():
@@ -18,10 +25,23 @@ def _options():
 
 @pytest.mark.parametrize(("group", "primary", "option"), list(_options()))
 def test_option_instantiates(group, primary, option):
+    if group == "experiment":
+        cfg = compose_config(primary, [f"+experiment={option}"])
+        spec = instantiate(cfg.data, _convert_="all")
+        assert spec.wake_phrase == cfg.task.wake_phrase  # the task follows the experiment's data
+        return
     cfg = compose_config(primary, [f"{group}={option}"])
+    if group == "task":
+        obj = instantiate(
+            cfg.task, manifest="unused.jsonl", model=model_arguments(cfg.model), _convert_="all"
+        )
+        assert obj.name == cfg.task.name
+        obj.build_model()
+        return
     obj = instantiate(cfg[group], _convert_="all")
     assert type(obj).__module__.startswith("speech.")
-    assert obj.name == option
+    if group == "data":
+        assert obj.name == option
 
 
 def test_every_group_is_covered():

@@ -1,0 +1,103 @@
+"""Wake-word command line.
+
+    python -m speech.kws detect [--model PATH] [--threshold T] FILE.wav ...
+    python -m speech.kws export [--model PATH] OUT_DIR
+
+``detect`` prints one JSON line per file: ``{"file", "detections": [{"time", "score"}]}``,
+plus ``"warnings"`` when the audio is silent, clipped, stereo (mixed down) or at another
+sample rate (resampled), and ``"error"`` for a file that cannot be used (empty, corrupt,
+missing). Exit status: 0 when every file was processed, 1 when some failed, 2 when the
+model could not be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from speech import SAMPLE_RATE
+from speech.audio import AudioError, load_wav
+from speech.checkpoint import CheckpointError, load_model
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "kws-hey-nova" / "model.pt"
+
+
+def _warnings(path: str, wave: np.ndarray) -> list[str]:
+    out = []
+    try:
+        info = sf.info(path)
+        if info.channels > 1:
+            out.append(f"{info.channels} channels mixed down to mono")
+        if info.samplerate != SAMPLE_RATE:
+            out.append(f"resampled from {info.samplerate} Hz to {SAMPLE_RATE} Hz")
+    except RuntimeError:
+        pass
+    peak = float(np.abs(wave).max()) if wave.size else 0.0
+    if peak < 1e-4:
+        out.append("silent audio: nothing to detect")
+    clipped = float(np.mean(np.abs(wave) >= 0.999)) if wave.size else 0.0
+    if clipped > 0.001:
+        out.append(f"clipped: {clipped:.1%} of samples at full scale; scores may be unreliable")
+    return out
+
+
+def detect_files(files: list[str], model_path: Path, threshold: float | None) -> int:
+    from speech.data.features import FeatureConfig
+    from speech.kws.stream import clip_scores, detect
+
+    try:
+        model, meta = load_model(model_path, task="kws")
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    frontend = FeatureConfig.from_dict(meta["features"]).build()
+    extra = meta["extra"]
+    thr = extra["threshold"] if threshold is None else threshold
+    failed = 0
+    for f in files:
+        try:
+            wave = load_wav(f)
+        except AudioError as exc:
+            print(json.dumps({"file": f, "error": str(exc)}))
+            failed += 1
+            continue
+        scores = clip_scores(model, frontend, wave, smoothing=extra["smoothing"])
+        found = detect(scores.numpy(), threshold=thr, refractory=extra["refractory"],
+                       hop=frontend.hop_length, window=frontend.n_fft)
+        line = {"file": f, "detections": [{"time": d.time, "score": d.score} for d in found]}
+        if warns := _warnings(f, wave):
+            line["warnings"] = warns
+        print(json.dumps(line))
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m speech.kws", description="sottovoce wake word")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("detect", help="find the wake phrase in audio files")
+    d.add_argument("files", nargs="+")
+    d.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="checkpoint (default: shipped model)")
+    d.add_argument("--threshold", type=float, default=None, help="override the checkpoint's threshold")
+    e = sub.add_parser("export", help="export the model to ONNX")
+    e.add_argument("out_dir", type=Path)
+    e.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    args = ap.parse_args(argv)
+    if args.cmd == "detect":
+        sys.exit(detect_files(args.files, args.model, args.threshold))
+    from speech.kws.export import export_onnx
+
+    try:
+        model, meta = load_model(args.model, task="kws")
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    print(json.dumps({k: str(v) for k, v in export_onnx(model, meta, args.out_dir).items()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""Wake-word training examples: clips cropped around the phrase, with its end as the label.
+
+An example's ``label`` is the sample index (within the returned crop) at which the wake
+phrase ends, or -1 for a clip without it. Frame targets are derived from it by
+:func:`frame_targets`, so they always follow the crop and the feature settings.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from speech import SAMPLE_RATE
+from speech.audio import load_wav
+from speech.data.dataset import Example
+from speech.data.manifest import Utterance, audio_path, read_manifest
+
+# Frames whose window ends within [end - EARLY, end + LATE] of the phrase are positive;
+# frames inside the phrase (partial evidence) and long after it are ignored, not negative.
+EARLY, LATE, PHRASE = 0.05, 0.30, 0.6
+
+
+class KWSClips(Dataset[Example]):
+    """Clips of ``kinds`` from one split, at most ``max_seconds`` long.
+
+    Args:
+        manifest: corpus manifest.
+        split: train, dev or test.
+        wake_phrase: the phrase; clips whose text is exactly it are positives.
+        train: random crops (else a fixed crop that keeps the phrase end).
+    """
+
+    def __init__(
+        self,
+        manifest: str | os.PathLike,
+        *,
+        split: str,
+        wake_phrase: str,
+        kinds: tuple[str, ...] = ("wake", "negative", "request"),
+        max_seconds: float = 2.0,
+        train: bool = True,
+        seed: int = 0,
+        speakers: set[str] | None = None,
+    ):
+        self.manifest = manifest
+        self.utts: list[Utterance] = [
+            u
+            for u in read_manifest(manifest)
+            if u.split == split and u.kind in kinds and (speakers is None or u.speaker in speakers)
+        ]
+        if not self.utts:
+            raise ValueError(f"{manifest}: no {kinds} clips in split {split!r}")
+        self.wake_phrase = wake_phrase
+        self.max_samples = int(max_seconds * SAMPLE_RATE)
+        self.train = train
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.utts)
+
+    @property
+    def durations(self) -> list[float]:
+        return [min(u.duration, self.max_samples / SAMPLE_RATE) for u in self.utts]
+
+    def is_positive(self, utt: Utterance) -> bool:
+        return utt.text == self.wake_phrase and bool(utt.words)
+
+    def __getitem__(self, index: int) -> Example:
+        utt = self.utts[index]
+        wave = load_wav(audio_path(self.manifest, utt))
+        end = int(utt.words[-1].end * SAMPLE_RATE) if self.is_positive(utt) else -1
+        rng = random.Random(
+            self.seed * 1_000_003 + index + (self.epoch * 7919 if self.train else 0)
+        )
+        start = 0
+        if len(wave) > self.max_samples:
+            if end >= 0:  # keep the phrase end and what follows it inside the crop
+                hi = min(end - int(PHRASE * SAMPLE_RATE), len(wave) - self.max_samples)
+                lo = max(0, end + int(LATE * SAMPLE_RATE) - self.max_samples)
+                start = rng.randint(lo, max(lo, hi)) if self.train else max(lo, min(hi, lo))
+            else:
+                start = rng.randint(0, len(wave) - self.max_samples) if self.train else 0
+            wave = wave[start : start + self.max_samples]
+        label = end - start if end >= 0 else -1
+        return Example(torch.from_numpy(wave), label, torch.zeros(0, dtype=torch.long), utt.id)
+
+
+def frame_targets(
+    labels: Tensor, wave_lengths: Tensor, n_frames: int, *, hop: int, window: int
+) -> tuple[Tensor, Tensor]:
+    """Per-frame targets and a mask of frames that count.
+
+    Args:
+        labels: (B,) phrase-end sample or -1.
+        wave_lengths: (B,) valid samples.
+        n_frames: T, frames in the feature batch.
+        hop, window: feature hop and window (n_fft) in samples; frame t ends at t*hop+window.
+
+    Returns:
+        targets (B, T) float in {0, 1}; mask (B, T) bool.
+    """
+    ends = torch.arange(n_frames, device=labels.device) * hop + window  # (T,)
+    valid = ends[None, :] <= wave_lengths[:, None].clamp(min=window)
+    lab = labels[:, None]
+    pos = lab >= 0
+    early, late, phrase = (int(x * SAMPLE_RATE) for x in (EARLY, LATE, PHRASE))
+    target = pos & (ends >= lab - early) & (ends <= lab + late)
+    ignore = pos & (((ends >= lab - phrase) & (ends < lab - early)) | (ends > lab + late))
+    return target.float(), valid & ~ignore

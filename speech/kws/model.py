@@ -1,0 +1,142 @@
+"""A causal, streamable keyword-spotting network (dilated depthwise-separable TCN).
+
+The model knows nothing about training. It maps log-mel frames to one wake logit per
+frame, seeing only the past: every convolution is causal and every normalisation is
+per frame (LayerNorm over channels), so frame-by-frame streaming with carried state
+gives exactly the whole-clip result, and Opacus can compute per-sample gradients (no
+BatchNorm anywhere).
+
+Presets: ``small`` (~35k parameters, the on-device default) and ``large`` (~300k, GPU).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class KWSConfig:
+    """Constructor arguments of :class:`KWSModel` (stored in checkpoints)."""
+
+    n_mels: int = 40
+    channels: int = 64
+    kernel: int = 5
+    dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)
+    dropout: float = 0.1
+
+    @property
+    def receptive_field(self) -> int:
+        """Frames of context behind each output."""
+        return 1 + sum((self.kernel - 1) * d for d in self.dilations)
+
+
+PRESETS = {
+    "small": KWSConfig(),
+    "large": KWSConfig(channels=160, dilations=(1, 2, 4, 8, 16, 1, 2, 4, 8, 16)),
+}
+
+
+class ChannelNorm(nn.Module):
+    """LayerNorm over channels of a (B, C, T) tensor, independently per frame."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
+class Block(nn.Module):
+    """Causal depthwise conv -> per-frame LayerNorm -> ReLU -> pointwise conv, residual."""
+
+    def __init__(self, channels: int, kernel: int, dilation: int, dropout: float):
+        super().__init__()
+        self.context = (kernel - 1) * dilation
+        self.depthwise = nn.Conv1d(channels, channels, kernel, dilation=dilation, groups=channels)
+        self.norm = ChannelNorm(channels)
+        self.pointwise = nn.Conv1d(channels, channels, 1)
+        self.dropout = nn.Dropout(dropout)
+
+    def _rest(self, x: Tensor, y: Tensor) -> Tensor:
+        return x + self.dropout(self.pointwise(F.relu(self.norm(y))))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (B, C, T) -> (B, C, T)."""
+        return self._rest(x, self.depthwise(F.pad(x, (self.context, 0))))
+
+    def step(self, x: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        """One frame. x: (B, C, 1); state: (B, C, context) past inputs -> (out, new state)."""
+        window = torch.cat([state, x], dim=2)
+        return self._rest(x, self.depthwise(window)), window[:, :, 1:]
+
+
+class KWSModel(nn.Module):
+    """Log-mel frames (B, T, n_mels) -> wake logits (B, T).
+
+    ``feature_mean``/``feature_std`` (buffers, set from training data) normalise the input.
+    """
+
+    def __init__(
+        self,
+        n_mels: int = 40,
+        channels: int = 64,
+        kernel: int = 5,
+        dilations: tuple[int, ...] | list[int] = (1, 2, 4, 8, 1, 2, 4, 8),
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        self.config = KWSConfig(n_mels, channels, kernel, tuple(dilations), dropout)
+        self.register_buffer("feature_mean", torch.zeros(n_mels))
+        self.register_buffer("feature_std", torch.ones(n_mels))
+        self.inp = nn.Conv1d(n_mels, channels, 1)
+        self.blocks = nn.ModuleList(
+            Block(channels, kernel, d, dropout) for d in self.config.dilations
+        )
+        self.out_norm = ChannelNorm(channels)
+        self.head = nn.Conv1d(channels, 1, 1)
+
+    @classmethod
+    def from_preset(cls, name: str, n_mels: int = 40) -> KWSModel:
+        if name not in PRESETS:
+            raise ValueError(f"unknown KWS preset {name!r}; choose from {sorted(PRESETS)}")
+        return cls(**{**asdict(PRESETS[name]), "n_mels": n_mels})
+
+    def _in(self, feats: Tensor) -> Tensor:
+        return self.inp(((feats - self.feature_mean) / self.feature_std).transpose(1, 2))
+
+    def _out(self, x: Tensor) -> Tensor:
+        return self.head(F.relu(self.out_norm(x)))[:, 0]
+
+    def forward(self, feats: Tensor) -> Tensor:
+        """feats: (B, T, n_mels) -> logits (B, T); output t sees frames <= t only."""
+        x = self._in(feats)
+        for block in self.blocks:
+            x = block(x)
+        return self._out(x)
+
+    def initial_state(self, batch: int = 1, device: torch.device | str = "cpu") -> list[Tensor]:
+        c = self.config.channels
+        return [torch.zeros(batch, c, b.context, device=device) for b in self.blocks]
+
+    def step(self, frame: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """One frame. frame: (B, n_mels) -> (logit (B,), new state)."""
+        x = self._in(frame[:, None, :])
+        new_state = []
+        for block, s in zip(self.blocks, state, strict=True):
+            x, s = block.step(x, s)
+            new_state.append(s)
+        return self._out(x)[:, 0], new_state
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def macs_per_frame(self) -> int:
+        """Multiply-accumulates for one output frame in streaming mode."""
+        c, k, m = self.config.channels, self.config.kernel, self.config.n_mels
+        per_block = c * k + c * c  # depthwise + pointwise
+        return m * c + len(self.blocks) * per_block + c

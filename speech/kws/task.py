@@ -1,0 +1,184 @@
+"""The wake-word task for the shared training loop: data, loss, validation, checkpoint metadata."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from speech.data.dataset import Batch, make_loader
+from speech.data.features import FeatureConfig, SpecAugment
+from speech.kws.data import KWSClips, frame_targets
+from speech.kws.model import KWSModel
+from speech.kws.stream import smooth
+
+
+class KWSTask:
+    """Frame-level wake-word training on a corpus manifest.
+
+    Args:
+        manifest: corpus ``manifest.jsonl``.
+        model: constructor arguments of :class:`KWSModel` (a ``_target_`` key is ignored).
+        wake_phrase: positives are clips whose text is exactly this.
+        features: :class:`FeatureConfig` fields.
+        max_seconds: crop length of training clips.
+        batch_seconds: audio per batch (bucketed).
+        pos_weight: weight of positive frames in the loss.
+        smoothing: posterior smoothing window (frames) used for clip scores.
+        target_false_alarm_rate: dev operating point, as a share of negative dev clips.
+    """
+
+    def __init__(
+        self,
+        manifest: str | os.PathLike,
+        *,
+        model: dict[str, Any],
+        wake_phrase: str = "hey nova",
+        features: dict[str, Any] | None = None,
+        max_seconds: float = 2.0,
+        batch_seconds: float = 120.0,
+        pos_weight: float = 2.0,
+        smoothing: int = 5,
+        target_false_alarm_rate: float = 0.005,
+        spec_augment: dict[str, Any] | None = None,
+        seed: int = 0,
+        name: str = "kws",
+    ):
+        self.name = name
+        self.manifest = Path(manifest)
+        self.model_args = dict(model)
+        self.wake_phrase = wake_phrase
+        self.features = FeatureConfig(**(features or {}))
+        self.max_seconds, self.batch_seconds = max_seconds, batch_seconds
+        self.pos_weight, self.smoothing = pos_weight, smoothing
+        self.target_far = target_false_alarm_rate
+        self.spec_augment = SpecAugment(**(spec_augment or {}))
+        self.seed = seed
+        self.frontend = self.features.build()
+
+    # --- model and data -------------------------------------------------------------------
+    def build_model(self) -> KWSModel:
+        args = {k: v for k, v in self.model_args.items() if k != "_target_"}
+        args["n_mels"] = self.features.n_mels
+        args["dilations"] = list(args.get("dilations", KWSModel().config.dilations))
+        self.model_args = args
+        return KWSModel(**args)
+
+    def datasets(self) -> tuple[KWSClips, KWSClips]:
+        kw = {"wake_phrase": self.wake_phrase, "max_seconds": self.max_seconds, "seed": self.seed}
+        return (
+            KWSClips(self.manifest, split="train", train=True, **kw),
+            KWSClips(self.manifest, split="dev", train=False, **kw),
+        )
+
+    def loaders(self, *, ddp: bool, num_workers: int):
+        train, dev = self.datasets()
+        return (
+            make_loader(
+                train,
+                max_batch_seconds=self.batch_seconds,
+                shuffle=True,
+                seed=self.seed,
+                num_workers=num_workers,
+                ddp=ddp,
+            ),
+            make_loader(
+                dev,
+                max_batch_seconds=self.batch_seconds,
+                shuffle=False,
+                seed=self.seed,
+                num_workers=num_workers,
+                ddp=False,
+            ),
+        )
+
+    @torch.no_grad()
+    def init_model(self, model: KWSModel, loader, batches: int = 20) -> None:
+        """Set the input normalisation from training features."""
+        device = model.feature_mean.device
+        self.frontend.to(device)
+        feats = []
+        for i, batch in enumerate(loader):
+            if i >= batches:
+                break
+            f = self.frontend(batch.waves.to(device))
+            n = self.frontend.lengths_to_frames(batch.wave_lengths.to(device))
+            feats += [f[b, : n[b]] for b in range(len(n))]
+        allf = torch.cat(feats)
+        model.feature_mean.copy_(allf.mean(0))
+        model.feature_std.copy_(allf.std(0).clamp(min=1e-3))
+
+    # --- one step -------------------------------------------------------------------------
+    def _logits(self, model: nn.Module, batch: Batch, train: bool):
+        feats = self.frontend(batch.waves)
+        n = self.frontend.lengths_to_frames(batch.wave_lengths)
+        if train:
+            self.spec_augment.train()
+            feats = self.spec_augment(feats, n)
+        logits = model(feats)
+        targets, mask = frame_targets(
+            batch.labels,
+            batch.wave_lengths,
+            logits.shape[1],
+            hop=self.frontend.hop_length,
+            window=self.frontend.n_fft,
+        )
+        return logits, targets, mask
+
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        self.frontend.to(batch.waves.device)
+        logits, targets, mask = self._logits(model, batch, train=True)
+        weight = mask.float() * (1 + (self.pos_weight - 1) * targets)
+        loss = F.binary_cross_entropy_with_logits(
+            logits.float(), targets, weight=weight, reduction="sum"
+        )
+        return loss / weight.sum().clamp(min=1), {}
+
+    @torch.no_grad()
+    def clip_scores(self, model: nn.Module, batch: Batch) -> np.ndarray:
+        """Max smoothed posterior over each clip's valid frames. -> (B,)."""
+        self.frontend.to(batch.waves.device)
+        feats = self.frontend(batch.waves)
+        n = self.frontend.lengths_to_frames(batch.wave_lengths)
+        post = smooth(torch.sigmoid(model(feats).float()), self.smoothing)
+        valid = torch.arange(post.shape[1], device=post.device)[None] < n[:, None]
+        return post.masked_fill(~valid, 0).amax(1).cpu().numpy()
+
+    def validate(self, model: nn.Module, loader, device) -> dict[str, float]:
+        """Dev false-reject rate at the threshold giving ``target_false_alarm_rate`` on negatives."""
+        pos, neg = [], []
+        for batch in loader:
+            batch = batch.to(device)
+            scores = self.clip_scores(model, batch)
+            labels = batch.labels.cpu().numpy()
+            pos += list(scores[labels >= 0])
+            neg += list(scores[labels < 0])
+        pos, neg = np.array(pos), np.array(neg)
+        threshold = float(np.quantile(neg, 1 - self.target_far)) if len(neg) else 0.5
+        frr = float(np.mean(pos < threshold)) if len(pos) else 1.0
+        return {
+            "score": 1 - frr,
+            "frr": frr,
+            "threshold": threshold,
+            "positives": len(pos),
+            "negatives": len(neg),
+        }
+
+    def checkpoint_meta(self, metrics: dict[str, float]) -> dict[str, Any]:
+        return {
+            "task": "kws",
+            "model_args": self.model_args,
+            "features": self.features.asdict(),
+            "vocab": None,
+            "extra": {
+                "wake_phrase": self.wake_phrase,
+                "threshold": metrics.get("threshold", 0.5),
+                "smoothing": self.smoothing,
+                "refractory": 1.0,
+            },
+        }

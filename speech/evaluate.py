@@ -34,8 +34,14 @@ def main(cfg: DictConfig) -> None:
     if cfg.task.name == "kws":
         from speech.kws.evaluate import evaluate_kws, format_report
 
-        report = evaluate_kws(model, meta, corpus, out, snrs=tuple(cfg.eval.snrs),
-                              target_fa_per_hour=cfg.eval.target_fa_per_hour)
+        report = evaluate_kws(
+            model,
+            meta,
+            corpus,
+            out,
+            snrs=tuple(cfg.eval.snrs),
+            target_fa_per_hour=cfg.eval.target_fa_per_hour,
+        )
         print(format_report(report))
     else:
         raise SystemExit(f"no evaluation for task {cfg.task.name!r} yet")

@@ -67,8 +67,13 @@ def detect_files(files: list[str], model_path: Path, threshold: float | None) ->
             failed += 1
             continue
         scores = clip_scores(model, frontend, wave, smoothing=extra["smoothing"])
-        found = detect(scores.numpy(), threshold=thr, refractory=extra["refractory"],
-                       hop=frontend.hop_length, window=frontend.n_fft)
+        found = detect(
+            scores.numpy(),
+            threshold=thr,
+            refractory=extra["refractory"],
+            hop=frontend.hop_length,
+            window=frontend.n_fft,
+        )
         line = {"file": f, "detections": [{"time": d.time, "score": d.score} for d in found]}
         if warns := _warnings(f, wave):
             line["warnings"] = warns
@@ -81,8 +86,12 @@ def main(argv: list[str] | None = None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("detect", help="find the wake phrase in audio files")
     d.add_argument("files", nargs="+")
-    d.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="checkpoint (default: shipped model)")
-    d.add_argument("--threshold", type=float, default=None, help="override the checkpoint's threshold")
+    d.add_argument(
+        "--model", type=Path, default=DEFAULT_MODEL, help="checkpoint (default: shipped model)"
+    )
+    d.add_argument(
+        "--threshold", type=float, default=None, help="override the checkpoint's threshold"
+    )
     e = sub.add_parser("export", help="export the model to ONNX")
     e.add_argument("out_dir", type=Path)
     e.add_argument("--model", type=Path, default=DEFAULT_MODEL)

@@ -37,15 +37,26 @@ def count_detections(scores: np.ndarray, threshold: float, refractory_frames: in
     return n
 
 
-def _noisy(wave: np.ndarray, snr: float, rng: np.random.Generator, babble: list[np.ndarray]) -> np.ndarray:
+def _noisy(
+    wave: np.ndarray, snr: float, rng: np.random.Generator, babble: list[np.ndarray]
+) -> np.ndarray:
     kind = str(rng.choice(["babble", "pink", "white", "brown"]))
     return augment.mix_at_snr(wave, augment.noise(len(wave), kind, rng, babble), snr)
 
 
 @torch.no_grad()
-def evaluate_kws(model, meta: dict[str, Any], corpus: Path, out_dir: Path, *, snrs=(10.0, 5.0, 0.0),
-                 target_fa_per_hour: float = 0.5, split: str = "test", seed: int = 0,
-                 progress: bool = True) -> dict[str, Any]:
+def evaluate_kws(
+    model,
+    meta: dict[str, Any],
+    corpus: Path,
+    out_dir: Path,
+    *,
+    snrs=(10.0, 5.0, 0.0),
+    target_fa_per_hour: float = 0.5,
+    split: str = "test",
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Score the test split; writes ``report.json`` and ``det.png`` to ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = corpus / "manifest.jsonl"
@@ -54,8 +65,10 @@ def evaluate_kws(model, meta: dict[str, Any], corpus: Path, out_dir: Path, *, sn
     positives = [u for u in utts if u.kind == "wake" and u.text == wake_phrase]
     streams = [u for u in utts if u.kind == "stream"]
     if not positives or not streams:
-        raise ValueError(f"{manifest}: split {split!r} needs wake clips of {wake_phrase!r} and streams "
-                         f"(found {len(positives)} and {len(streams)}); was the corpus built for this phrase?")
+        raise ValueError(
+            f"{manifest}: split {split!r} needs wake clips of {wake_phrase!r} and streams "
+            f"(found {len(positives)} and {len(streams)}); was the corpus built for this phrase?"
+        )
     frontend = FeatureConfig.from_dict(meta["features"]).build()
     smoothing = meta["extra"]["smoothing"]
     refractory = int(meta["extra"]["refractory"] * SAMPLE_RATE / frontend.hop_length)
@@ -70,7 +83,9 @@ def evaluate_kws(model, meta: dict[str, Any], corpus: Path, out_dir: Path, *, sn
         pos_scores["clean"].append(float(clip_scores(model, frontend, wave, smoothing).max()))
         for snr in snrs:
             noisy = _noisy(wave, snr, rng, babble)
-            pos_scores[f"{snr:g}dB"].append(float(clip_scores(model, frontend, noisy, smoothing).max()))
+            pos_scores[f"{snr:g}dB"].append(
+                float(clip_scores(model, frontend, noisy, smoothing).max())
+            )
     hours = 0.0
     fa_counts = np.zeros(len(THRESHOLDS))
     for u in tqdm(streams, desc="streams", disable=not progress):
@@ -81,8 +96,13 @@ def evaluate_kws(model, meta: dict[str, Any], corpus: Path, out_dir: Path, *, sn
     fa_per_hour = fa_counts / hours
     ok = np.flatnonzero(fa_per_hour <= target_fa_per_hour)
     op_threshold = float(THRESHOLDS[ok[0]]) if ok.size else float(THRESHOLDS[-1])
-    frr = {c: {"at_operating_point": float(np.mean(np.array(v) < op_threshold)),
-               "curve": [float(np.mean(np.array(v) < t)) for t in THRESHOLDS]} for c, v in pos_scores.items()}
+    frr = {
+        c: {
+            "at_operating_point": float(np.mean(np.array(v) < op_threshold)),
+            "curve": [float(np.mean(np.array(v) < t)) for t in THRESHOLDS],
+        }
+        for c, v in pos_scores.items()
+    }
     per_speaker: dict[str, dict[str, float]] = {}
     for u, score in zip(positives, pos_scores["clean"], strict=True):
         sp = per_speaker.setdefault(u.speaker, {"clips": 0, "false_rejects": 0})
@@ -91,13 +111,22 @@ def evaluate_kws(model, meta: dict[str, Any], corpus: Path, out_dir: Path, *, sn
     for sp in per_speaker.values():
         sp["frr"] = round(sp["false_rejects"] / sp["clips"], 4)
     report = {
-        "wake_phrase": wake_phrase, "split": split, "positives": len(positives), "stream_hours": round(hours, 3),
-        "operating_point": {"target_fa_per_hour": target_fa_per_hour, "threshold": round(op_threshold, 5),
-                            "fa_per_hour": round(float(fa_per_hour[ok[0]]) if ok.size else float("nan"), 3),
-                            "frr": {c: round(v["at_operating_point"], 4) for c, v in frr.items()}},
+        "wake_phrase": wake_phrase,
+        "split": split,
+        "positives": len(positives),
+        "stream_hours": round(hours, 3),
+        "operating_point": {
+            "target_fa_per_hour": target_fa_per_hour,
+            "threshold": round(op_threshold, 5),
+            "fa_per_hour": round(float(fa_per_hour[ok[0]]) if ok.size else float("nan"), 3),
+            "frr": {c: round(v["at_operating_point"], 4) for c, v in frr.items()},
+        },
         "per_speaker": per_speaker,
-        "det": {"thresholds": THRESHOLDS.round(6).tolist(), "fa_per_hour": fa_per_hour.round(4).tolist(),
-                **{f"frr_{c}": v["curve"] for c, v in frr.items()}},
+        "det": {
+            "thresholds": THRESHOLDS.round(6).tolist(),
+            "fa_per_hour": fa_per_hour.round(4).tolist(),
+            **{f"frr_{c}": v["curve"] for c, v in frr.items()},
+        },
     }
     (out_dir / "report.json").write_text(json.dumps(report, indent=1))
     plot_det(report, out_dir / "det.png")
@@ -116,9 +145,19 @@ def plot_det(report: dict[str, Any], path: Path) -> Path:
     for key in [k for k in det if k.startswith("frr_")]:
         ax.plot(fa, np.maximum(np.array(det[key]), 1e-3), label=key.removeprefix("frr_"))
     op = report["operating_point"]
-    ax.axvline(op["target_fa_per_hour"], color="grey", linestyle=":", label=f"{op['target_fa_per_hour']} FA/h")
-    ax.set(xscale="log", yscale="log", xlabel="false accepts per hour (stream)", ylabel="false-reject rate",
-           title=f"'{report['wake_phrase']}' on held-out speakers ({report['stream_hours']:.1f} h stream)")
+    ax.axvline(
+        op["target_fa_per_hour"],
+        color="grey",
+        linestyle=":",
+        label=f"{op['target_fa_per_hour']} FA/h",
+    )
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="false accepts per hour (stream)",
+        ylabel="false-reject rate",
+        title=f"'{report['wake_phrase']}' on held-out speakers ({report['stream_hours']:.1f} h stream)",
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -129,10 +168,13 @@ def plot_det(report: dict[str, Any], path: Path) -> Path:
 
 def format_report(r: dict[str, Any]) -> str:
     op = r["operating_point"]
-    lines = [f"wake phrase '{r['wake_phrase']}', split {r['split']}: {r['positives']} positives, "
-             f"{r['stream_hours']:.2f} h negative stream",
-             f"operating point: threshold {op['threshold']} -> {op['fa_per_hour']} false accepts/hour "
-             f"(target <= {op['target_fa_per_hour']})",
-             "false-reject rate: " + ", ".join(f"{c} {v:.2%}" for c, v in op["frr"].items()),
-             "per speaker (clean): " + ", ".join(f"{s} {v['frr']:.1%}" for s, v in sorted(r["per_speaker"].items()))]
+    lines = [
+        f"wake phrase '{r['wake_phrase']}', split {r['split']}: {r['positives']} positives, "
+        f"{r['stream_hours']:.2f} h negative stream",
+        f"operating point: threshold {op['threshold']} -> {op['fa_per_hour']} false accepts/hour "
+        f"(target <= {op['target_fa_per_hour']})",
+        "false-reject rate: " + ", ".join(f"{c} {v:.2%}" for c, v in op["frr"].items()),
+        "per speaker (clean): "
+        + ", ".join(f"{s} {v['frr']:.1%}" for s, v in sorted(r["per_speaker"].items())),
+    ]
     return "\n".join(lines)

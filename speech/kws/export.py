@@ -40,16 +40,33 @@ def export_onnx(model: KWSModel, meta: dict, out_dir: str | Path) -> dict[str, P
     names = [f"state{i}" for i in range(len(state))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation chatter
-        torch.onnx.export(model, (torch.randn(1, 50, n_mels),), out / "kws.onnx", input_names=["feats"],
-                          output_names=["logits"], dynamic_axes={"feats": {0: "batch", 1: "frames"},
-                                                                 "logits": {0: "batch", 1: "frames"}},
-                          opset_version=17, dynamo=False)
-        torch.onnx.export(_Step(model), (torch.randn(1, n_mels), *state), out / "kws_step.onnx",
-                          input_names=["frame", *names], output_names=["logit", *[f"new_{n}" for n in names]],
-                          opset_version=17, dynamo=False)
-    card = {"inputs": {"kws.onnx": "feats (batch, frames, n_mels) log-mel",
-                       "kws_step.onnx": "frame (1, n_mels) and states (1, channels, context_i), zeros at start"},
-            "state_shapes": [list(s.shape) for s in state], "features": meta.get("features"),
-            "extra": meta.get("extra")}
+        torch.onnx.export(
+            model,
+            (torch.randn(1, 50, n_mels),),
+            out / "kws.onnx",
+            input_names=["feats"],
+            output_names=["logits"],
+            dynamic_axes={"feats": {0: "batch", 1: "frames"}, "logits": {0: "batch", 1: "frames"}},
+            opset_version=17,
+            dynamo=False,
+        )
+        torch.onnx.export(
+            _Step(model).eval(),
+            (torch.randn(1, n_mels), *state),
+            out / "kws_step.onnx",
+            input_names=["frame", *names],
+            output_names=["logit", *[f"new_{n}" for n in names]],
+            opset_version=17,
+            dynamo=False,
+        )
+    card = {
+        "inputs": {
+            "kws.onnx": "feats (batch, frames, n_mels) log-mel",
+            "kws_step.onnx": "frame (1, n_mels) and states (1, channels, context_i), zeros at start",
+        },
+        "state_shapes": [list(s.shape) for s in state],
+        "features": meta.get("features"),
+        "extra": meta.get("extra"),
+    }
     (out / "export.json").write_text(json.dumps(card, indent=1))
     return {"clip": out / "kws.onnx", "step": out / "kws_step.onnx", "card": out / "export.json"}

@@ -76,11 +76,14 @@ def test_opacus_accepts_the_model():
     model = KWSModel()
     assert ModuleValidator.validate(model, strict=True) == []
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    data = torch.utils.data.TensorDataset(torch.randn(8, 30, 40), torch.randint(0, 2, (8, 30)).float())
+    data = torch.utils.data.TensorDataset(
+        torch.randn(8, 30, 40), torch.randint(0, 2, (8, 30)).float()
+    )
     loader = torch.utils.data.DataLoader(data, batch_size=4)
     engine = opacus.PrivacyEngine()
-    model, opt, loader = engine.make_private(module=model, optimizer=opt, data_loader=loader,
-                                             noise_multiplier=1.0, max_grad_norm=1.0)
+    model, opt, loader = engine.make_private(
+        module=model, optimizer=opt, data_loader=loader, noise_multiplier=1.0, max_grad_norm=1.0
+    )
     for x, y in loader:
         loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), y)
         opt.zero_grad()

@@ -324,10 +324,15 @@ def _stream(job: Job, stats: Counter) -> list[Utterance]:
     plan: list[tuple[str, str]] = []
     budget = job.seconds * 1.6
     while budget > 0:
+        # Mostly everyday talk and requests; a few confusable phrases (8%) keep it honest
+        # without turning an hour of household audio into a list of near-misses.
         r = rng.random()
-        text = (
-            gen.ordinary() if r < 0.5 else (gen.negative().text if r < 0.75 else gen.request().text)
-        )
+        if r < 0.08 and gen.confusables:
+            text = gen.confusables[int(rng.integers(len(gen.confusables)))]
+        elif r < 0.3:
+            text = gen.request().text
+        else:
+            text = gen.ordinary()
         plan.append((str(rng.choice(voices)), text))
         budget -= 0.4 * len(text.split()) + 0.3
     clips: dict[int, Synth | None] = {}

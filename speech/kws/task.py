@@ -29,6 +29,7 @@ class KWSTask:
         max_seconds: crop length of training clips.
         batch_seconds: audio per batch (bucketed).
         pos_weight: weight of positive frames in the loss.
+        negative_max_weight: weight of the loss on each negative clip's highest frame.
         smoothing: posterior smoothing window (frames) used for clip scores.
         target_false_alarm_rate: dev operating point, as a share of negative dev clips.
     """
@@ -43,6 +44,7 @@ class KWSTask:
         max_seconds: float = 2.0,
         batch_seconds: float = 120.0,
         pos_weight: float = 2.0,
+        negative_max_weight: float = 1.0,
         smoothing: int = 5,
         target_false_alarm_rate: float = 0.005,
         spec_augment: dict[str, Any] | None = None,
@@ -56,6 +58,7 @@ class KWSTask:
         self.features = FeatureConfig(**(features or {}))
         self.max_seconds, self.batch_seconds = max_seconds, batch_seconds
         self.pos_weight, self.smoothing = pos_weight, smoothing
+        self.negative_max_weight = negative_max_weight
         self.target_far = target_false_alarm_rate
         self.spec_augment = SpecAugment(**(spec_augment or {}))
         self.seed = seed
@@ -133,11 +136,21 @@ class KWSTask:
     def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         self.frontend.to(batch.waves.device)
         logits, targets, mask = self._logits(model, batch, train=True)
+        logits = logits.float()
         weight = mask.float() * (1 + (self.pos_weight - 1) * targets)
-        loss = F.binary_cross_entropy_with_logits(
-            logits.float(), targets, weight=weight, reduction="sum"
-        )
-        return loss / weight.sum().clamp(min=1), {}
+        frames = F.binary_cross_entropy_with_logits(logits, targets, weight=weight, reduction="sum")
+        loss = frames / weight.sum().clamp(min=1)
+        # Hard-negative term: a clip without the phrase must stay low at its *highest* frame,
+        # the one that would wake the device; the frame average alone lets confusables
+        # ("hey nora") fire at their end while the mean loss looks fine.
+        neg = batch.labels < 0
+        if self.negative_max_weight > 0 and bool(neg.any()):
+            n = self.frontend.lengths_to_frames(batch.wave_lengths)
+            valid = torch.arange(logits.shape[1], device=logits.device)[None] < n[:, None]
+            peak = logits.masked_fill(~valid, -1e4).amax(1)[neg]
+            hard = F.binary_cross_entropy_with_logits(peak, torch.zeros_like(peak))
+            loss = loss + self.negative_max_weight * hard
+        return loss, {}
 
     @torch.no_grad()
     def clip_scores(self, model: nn.Module, batch: Batch) -> np.ndarray:

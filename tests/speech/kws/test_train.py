@@ -1,0 +1,74 @@
+"""The shared loop trains the wake word on the tiny corpus, checkpoints, resumes and runs under DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from speech.checkpoint import load_model
+from speech.kws.data import KWSClips, frame_targets
+from speech.kws.task import KWSTask
+from speech.train import TrainerConfig, fit
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _task(corpus: Path) -> KWSTask:
+    return KWSTask(corpus / "manifest.jsonl", model={"channels": 16, "dilations": [1, 2, 4]},
+                   batch_seconds=20.0)
+
+
+def test_frame_targets_follow_phrase_end():
+    labels = torch.tensor([8000, -1])
+    lengths = torch.tensor([16000, 12000])
+    target, mask = frame_targets(labels, lengths, 100, hop=160, window=512)
+    ends = torch.arange(100) * 160 + 512
+    pos = (ends >= 8000 - 800) & (ends <= 8000 + 4800)
+    assert torch.equal(target[0].bool(), pos)
+    assert not target[1].any()
+    assert not mask[1, ends > 12000].any() and mask[1, ends <= 12000].all()
+    assert not mask[0, (ends > 8000 - 9600) & (ends < 8000 - 800)].any()  # inside the phrase: ignored
+
+
+def test_crops_keep_the_phrase_end(tiny_corpus):
+    out, _ = tiny_corpus
+    ds = KWSClips(out / "manifest.jsonl", split="train", wake_phrase="hey nova", max_seconds=1.2)
+    for i in range(len(ds)):
+        ex = ds[i]
+        assert len(ex.wave) <= int(1.2 * 16000)
+        if ds.is_positive(ds.utts[i]):
+            assert 0 < ex.label <= len(ex.wave)
+        else:
+            assert ex.label == -1
+
+
+def test_fit_checkpoint_and_resume(tiny_corpus, tmp_path):
+    out, _ = tiny_corpus
+    cfg = TrainerConfig(max_epochs=2, patience=5, warmup_steps=2, progress=False, num_workers=0)
+    best = fit(_task(out), cfg, tmp_path)
+    assert 0.0 <= best["frr"] <= 1.0 and best["positives"] > 0
+    model, meta = load_model(tmp_path / "best.pt", task="kws")
+    assert meta["extra"]["wake_phrase"] == "hey nova" and meta["features"]["n_mels"] == 40
+    assert model(torch.zeros(1, 30, 40)).shape == (1, 30)
+    history = json.loads((tmp_path / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [0, 1]
+    cfg.max_epochs, cfg.resume = 3, True
+    fit(_task(out), cfg, tmp_path)
+    history = json.loads((tmp_path / "metrics.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [0, 1, 2]  # resumed, not restarted
+
+
+def test_torchrun_ddp_on_cpu(tiny_corpus, tmp_path):
+    out, _ = tiny_corpus
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
+           "-m", "speech.train", "data=tiny", f"out_root={out.parent}", "trainer=ddp", "trainer.max_epochs=1",
+           "trainer.progress=false", "trainer.num_workers=0", "model.channels=16", f"out_dir={tmp_path}"]
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (tmp_path / "best.pt").exists()

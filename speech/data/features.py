@@ -277,3 +277,22 @@ def _random_span(max_width: Tensor, extent: Tensor) -> tuple[Tensor, Tensor]:
     room = (extent - width).clamp(min=0)
     start = torch.floor(u[1] * (room + 1)).long().clamp(max=room)
     return start, width
+
+
+def mel_warp(feats: Tensor, factors: Tensor) -> Tensor:
+    """Stretch each example's mel axis by its factor (a vocal-tract-length perturbation).
+
+    ``feats``: (B, T, F); ``factors``: (B,), e.g. uniform in [0.88, 1.12]. Band ``j`` of the
+    output takes the (linearly interpolated) value of band ``j * factor`` of the input, so a
+    factor above 1 moves formants down, as a longer vocal tract would. Frames stay independent,
+    so streaming is unaffected; use it in training only.
+    """
+    n = feats.shape[-1]
+    pos = (torch.arange(n, device=feats.device, dtype=feats.dtype)[None] * factors[:, None]).clamp(
+        0, n - 1
+    )
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=n - 1)
+    w = (pos - lo)[:, None, :]
+    take = lambda idx: torch.gather(feats, 2, idx[:, None, :].expand(-1, feats.shape[1], -1))  # noqa: E731
+    return take(lo) * (1 - w) + take(hi) * w

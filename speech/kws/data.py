@@ -65,7 +65,9 @@ class KWSClips(Dataset[Example]):
 
     @property
     def durations(self) -> list[float]:
-        return [min(u.duration, self.max_samples / SAMPLE_RATE) for u in self.utts]
+        # Every clip counts as a full crop: the sampler then mixes kinds in every batch instead
+        # of grouping (capped) requests apart from short wake clips, which stalled training.
+        return [self.max_samples / SAMPLE_RATE] * len(self.utts)
 
     def is_positive(self, utt: Utterance) -> bool:
         return utt.text == self.wake_phrase and bool(utt.words)

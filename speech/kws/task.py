@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from speech.data.dataset import Batch, make_loader
-from speech.data.features import FeatureConfig, SpecAugment
+from speech.data.features import FeatureConfig, SpecAugment, mel_warp
 from speech.kws.data import KWSClips, frame_targets
 from speech.kws.model import KWSModel
 from speech.kws.stream import smooth
@@ -30,6 +30,7 @@ class KWSTask:
         batch_seconds: audio per batch (bucketed).
         pos_weight: weight of positive frames in the loss.
         negative_max_weight: weight of the loss on each negative clip's highest frame.
+        mel_warp: training-time mel-axis stretch, uniform in [1 - mel_warp, 1 + mel_warp].
         smoothing: posterior smoothing window (frames) used for clip scores.
         target_false_alarm_rate: dev operating point, as a share of negative dev clips.
     """
@@ -45,6 +46,7 @@ class KWSTask:
         batch_seconds: float = 120.0,
         pos_weight: float = 2.0,
         negative_max_weight: float = 1.0,
+        mel_warp: float = 0.12,
         smoothing: int = 5,
         target_false_alarm_rate: float = 0.005,
         spec_augment: dict[str, Any] | None = None,
@@ -59,6 +61,7 @@ class KWSTask:
         self.max_seconds, self.batch_seconds = max_seconds, batch_seconds
         self.pos_weight, self.smoothing = pos_weight, smoothing
         self.negative_max_weight = negative_max_weight
+        self.mel_warp = mel_warp
         self.target_far = target_false_alarm_rate
         self.spec_augment = SpecAugment(**(spec_augment or {}))
         self.seed = seed
@@ -121,6 +124,11 @@ class KWSTask:
         feats = self.frontend(batch.waves)
         n = self.frontend.lengths_to_frames(batch.wave_lengths)
         if train:
+            if self.mel_warp > 0:  # unseen voices: perturb the vocal tract length
+                factors = (
+                    1 + (torch.rand(feats.shape[0], device=feats.device) * 2 - 1) * self.mel_warp
+                )
+                feats = mel_warp(feats, factors)
             self.spec_augment.train()
             feats = self.spec_augment(feats, n)
         logits = model(feats)

@@ -30,6 +30,7 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	touch $@
 
 # The main job: build the default corpus (cached after the first run) and print its summary.
+# (The wake-word model joins it once a trained model meets its targets and ships in models/.)
 demo: setup
 	$(PY) -m speech.data.synth
 

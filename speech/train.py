@@ -231,6 +231,7 @@ def model_arguments(model_cfg) -> dict[str, Any]:
 
 
 def _main() -> None:
+    """Entry point of `python -m speech.train` and `sottovoce-train`."""
     import hydra
     from hydra.utils import instantiate, to_absolute_path
     from omegaconf import DictConfig

@@ -50,9 +50,15 @@ def _operating_point(pos: np.ndarray, fa_counts: np.ndarray, hours: float, targe
     fa = fa_counts / hours
     ok = np.flatnonzero(fa <= target)
     thr = float(THRESHOLDS[ok[0]]) if ok.size else float("nan")
-    return {"threshold": thr, "fa_per_hour": float(fa[ok[0]]) if ok.size else None,
-            "frr": float(np.mean(pos < thr)) if ok.size else 1.0,
-            "det": {"fa_per_hour": fa.round(4).tolist(), "frr": [float(np.mean(pos < t)) for t in THRESHOLDS]}}
+    return {
+        "threshold": thr,
+        "fa_per_hour": float(fa[ok[0]]) if ok.size else None,
+        "frr": float(np.mean(pos < thr)) if ok.size else 1.0,
+        "det": {
+            "fa_per_hour": fa.round(4).tolist(),
+            "frr": [float(np.mean(pos < t)) for t in THRESHOLDS],
+        },
+    }
 
 
 def score_ours(ckpt: Path, positives: list[np.ndarray], streams: list[np.ndarray]) -> dict:
@@ -75,17 +81,25 @@ def score_ours(ckpt: Path, positives: list[np.ndarray], streams: list[np.ndarray
     t1 = time.perf_counter()
     for _ in range(1000):
         det.push(hop)
-    latency_ms = (time.perf_counter() - t1)  # 1000 frames -> seconds == ms per frame
-    return {"pos": pos, "fa": fa, "cpu_seconds_per_audio_second": cpu / audio, "model": model,
-            "latency_ms_per_frame": latency_ms, "parameters": model.num_parameters(),
-            "macs_per_second": model.macs_per_frame() * SAMPLE_RATE // frontend.hop_length}
+    latency_ms = time.perf_counter() - t1  # 1000 frames -> seconds == ms per frame
+    return {
+        "pos": pos,
+        "fa": fa,
+        "cpu_seconds_per_audio_second": cpu / audio,
+        "model": model,
+        "latency_ms_per_frame": latency_ms,
+        "parameters": model.num_parameters(),
+        "macs_per_second": model.macs_per_frame() * SAMPLE_RATE // frontend.hop_length,
+    }
 
 
 def score_oww(positives: list[np.ndarray], streams: list[np.ndarray]) -> dict:
     try:
         from openwakeword.model import Model
     except ImportError:
-        sys.exit("openwakeword is not installed: pip install -e '.[peers]' && pip install --no-deps openwakeword==0.5.1")
+        sys.exit(
+            "openwakeword is not installed: pip install -e '.[peers]' && pip install --no-deps openwakeword==0.5.1"
+        )
     oww = Model(wakeword_models=["hey_jarvis"], inference_framework="onnx")
     name = next(iter(oww.models))
 
@@ -124,7 +138,11 @@ def main() -> None:
     corpus = _corpus()
     manifest = corpus / "manifest.jsonl"
     utts = [u for u in read_manifest(manifest) if u.split == "test"]
-    positives = [load_wav(audio_path(manifest, u)) for u in utts if u.kind == "wake" and u.text == "hey jarvis"]
+    positives = [
+        load_wav(audio_path(manifest, u))
+        for u in utts
+        if u.kind == "wake" and u.text == "hey jarvis"
+    ]
     streams = [load_wav(audio_path(manifest, u)) for u in utts if u.kind == "stream"]
     hours = sum(len(w) for w in streams) / SAMPLE_RATE / 3600
     try:
@@ -135,26 +153,47 @@ def main() -> None:
     rows = {}
     for name, r in (("sottovoce", ours), ("openwakeword", peer)):
         op = _operating_point(r["pos"], r["fa"], hours, args.target_fa_per_hour)
-        rows[name] = {"frr_at_target": op["frr"], "threshold": op["threshold"], "fa_per_hour": op["fa_per_hour"],
-                      "cpu_seconds_per_audio_second": round(r["cpu_seconds_per_audio_second"], 5), "det": op["det"]}
-    rows["sottovoce"].update(parameters=ours["parameters"], macs_per_second=ours["macs_per_second"],
-                             latency_ms_per_frame=round(ours["latency_ms_per_frame"], 4),
-                             training_clips_per_second_cpu=training_throughput(args.checkpoint.parent))
-    report = {"positives": len(positives), "stream_hours": round(hours, 3),
-              "target_fa_per_hour": args.target_fa_per_hour, "results": rows,
-              "cpu_ratio_ours_over_peer": round(rows["sottovoce"]["cpu_seconds_per_audio_second"]
-                                                / rows["openwakeword"]["cpu_seconds_per_audio_second"], 4)}
+        rows[name] = {
+            "frr_at_target": op["frr"],
+            "threshold": op["threshold"],
+            "fa_per_hour": op["fa_per_hour"],
+            "cpu_seconds_per_audio_second": round(r["cpu_seconds_per_audio_second"], 5),
+            "det": op["det"],
+        }
+    rows["sottovoce"].update(
+        parameters=ours["parameters"],
+        macs_per_second=ours["macs_per_second"],
+        latency_ms_per_frame=round(ours["latency_ms_per_frame"], 4),
+        training_clips_per_second_cpu=training_throughput(args.checkpoint.parent),
+    )
+    report = {
+        "positives": len(positives),
+        "stream_hours": round(hours, 3),
+        "target_fa_per_hour": args.target_fa_per_hour,
+        "results": rows,
+        "cpu_ratio_ours_over_peer": round(
+            rows["sottovoce"]["cpu_seconds_per_audio_second"]
+            / rows["openwakeword"]["cpu_seconds_per_audio_second"],
+            4,
+        ),
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "kws_vs_openwakeword.json").write_text(json.dumps(report, indent=1))
     _plot(report, args.out / "kws_vs_openwakeword.png")
-    print(f"'hey jarvis': {len(positives)} held-out positives, {hours:.2f} h negative stream, single thread")
-    print(f"{'model':14s} {'FRR@' + str(args.target_fa_per_hour) + 'FA/h':>13s} {'CPU s/s audio':>14s}")
+    print(
+        f"'hey jarvis': {len(positives)} held-out positives, {hours:.2f} h negative stream, single thread"
+    )
+    print(
+        f"{'model':14s} {'FRR@' + str(args.target_fa_per_hour) + 'FA/h':>13s} {'CPU s/s audio':>14s}"
+    )
     for name, r in rows.items():
         print(f"{name:14s} {r['frr_at_target']:13.2%} {r['cpu_seconds_per_audio_second']:14.5f}")
     s = rows["sottovoce"]
-    print(f"ours/peer CPU time: {report['cpu_ratio_ours_over_peer']:.3f}; ours: {s['parameters']} parameters, "
-          f"{s['macs_per_second'] / 1e6:.1f} M MAC/s, {s['latency_ms_per_frame']:.3f} ms per 10 ms frame, "
-          f"training {s['training_clips_per_second_cpu']} clips/s on CPU")
+    print(
+        f"ours/peer CPU time: {report['cpu_ratio_ours_over_peer']:.3f}; ours: {s['parameters']} parameters, "
+        f"{s['macs_per_second'] / 1e6:.1f} M MAC/s, {s['latency_ms_per_frame']:.3f} ms per 10 ms frame, "
+        f"training {s['training_clips_per_second_cpu']} clips/s on CPU"
+    )
 
 
 def _plot(report: dict, path: Path) -> None:
@@ -165,10 +204,17 @@ def _plot(report: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6.5, 5))
     for name, r in report["results"].items():
-        ax.plot(np.maximum(r["det"]["fa_per_hour"], 1e-2), np.maximum(r["det"]["frr"], 1e-3), label=name)
+        ax.plot(
+            np.maximum(r["det"]["fa_per_hour"], 1e-2), np.maximum(r["det"]["frr"], 1e-3), label=name
+        )
     ax.axvline(report["target_fa_per_hour"], color="grey", linestyle=":")
-    ax.set(xscale="log", yscale="log", xlabel="false accepts per hour", ylabel="false-reject rate",
-           title="'hey jarvis' on held-out voices")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="false accepts per hour",
+        ylabel="false-reject rate",
+        title="'hey jarvis' on held-out voices",
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -19,10 +19,14 @@ from speech.kws.model import KWSModel
 def ckpt(tmp_path):
     torch.manual_seed(0)
     model = KWSModel(channels=16, dilations=[1, 2])
-    return save_checkpoint(tmp_path / "kws.pt", model, task="kws",
-                           model_args={"channels": 16, "dilations": [1, 2]},
-                           features=FeatureConfig().asdict(),
-                           extra={"wake_phrase": "hey nova", "threshold": 0.0, "smoothing": 3, "refractory": 1.0})
+    return save_checkpoint(
+        tmp_path / "kws.pt",
+        model,
+        task="kws",
+        model_args={"channels": 16, "dilations": [1, 2]},
+        features=FeatureConfig().asdict(),
+        extra={"wake_phrase": "hey nova", "threshold": 0.0, "smoothing": 3, "refractory": 1.0},
+    )
 
 
 def _run(capsys, *args):
@@ -35,16 +39,32 @@ def _run(capsys, *args):
 def test_detect_prints_json_lines_and_handles_bad_audio(ckpt, tmp_path, capsys):
     rng = np.random.default_rng(0)
     sf.write(tmp_path / "ok.wav", rng.standard_normal(16000).astype(np.float32) * 0.1, 16000)
-    sf.write(tmp_path / "stereo44k.wav", rng.standard_normal((44100, 2)).astype(np.float32) * 0.1, 44100)
+    sf.write(
+        tmp_path / "stereo44k.wav", rng.standard_normal((44100, 2)).astype(np.float32) * 0.1, 44100
+    )
     sf.write(tmp_path / "silent.wav", np.zeros(16000, np.float32), 16000)
-    sf.write(tmp_path / "clipped.wav", np.sign(rng.standard_normal(16000)).astype(np.float32), 16000)
+    sf.write(
+        tmp_path / "clipped.wav", np.sign(rng.standard_normal(16000)).astype(np.float32), 16000
+    )
     sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF not really a wav file")
-    files = ["ok.wav", "stereo44k.wav", "silent.wav", "clipped.wav", "empty.wav", "corrupt.wav", "missing.wav"]
-    code, lines, _ = _run(capsys, "detect", "--model", str(ckpt), *[str(tmp_path / f) for f in files])
+    files = [
+        "ok.wav",
+        "stereo44k.wav",
+        "silent.wav",
+        "clipped.wav",
+        "empty.wav",
+        "corrupt.wav",
+        "missing.wav",
+    ]
+    code, lines, _ = _run(
+        capsys, "detect", "--model", str(ckpt), *[str(tmp_path / f) for f in files]
+    )
     by = {line["file"].rsplit("/", 1)[-1]: line for line in lines}
     assert code == 1  # some files failed, the rest were processed
-    assert isinstance(by["ok.wav"]["detections"], list) and by["ok.wav"]["detections"]  # threshold 0
+    assert (
+        isinstance(by["ok.wav"]["detections"], list) and by["ok.wav"]["detections"]
+    )  # threshold 0
     assert all(set(d) == {"time", "score"} for d in by["ok.wav"]["detections"])
     assert any("mixed down" in w for w in by["stereo44k.wav"]["warnings"])
     assert any("resampled from 44100" in w for w in by["stereo44k.wav"]["warnings"])
@@ -57,8 +77,12 @@ def test_detect_prints_json_lines_and_handles_bad_audio(ckpt, tmp_path, capsys):
 
 def test_missing_or_corrupt_checkpoint(tmp_path, capsys):
     sf.write(tmp_path / "a.wav", np.zeros(1600, np.float32), 16000)
-    code, _, err = _run(capsys, "detect", "--model", str(tmp_path / "nope.pt"), str(tmp_path / "a.wav"))
+    code, _, err = _run(
+        capsys, "detect", "--model", str(tmp_path / "nope.pt"), str(tmp_path / "a.wav")
+    )
     assert code == 2 and "no checkpoint here" in err
     (tmp_path / "bad.pt").write_bytes(b"\x00garbage")
-    code, _, err = _run(capsys, "detect", "--model", str(tmp_path / "bad.pt"), str(tmp_path / "a.wav"))
+    code, _, err = _run(
+        capsys, "detect", "--model", str(tmp_path / "bad.pt"), str(tmp_path / "a.wav")
+    )
     assert code == 2 and "not a readable checkpoint" in err and "Traceback" not in err

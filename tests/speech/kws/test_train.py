@@ -19,8 +19,11 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _task(corpus: Path) -> KWSTask:
-    return KWSTask(corpus / "manifest.jsonl", model={"channels": 16, "dilations": [1, 2, 4]},
-                   batch_seconds=20.0)
+    return KWSTask(
+        corpus / "manifest.jsonl",
+        model={"channels": 16, "dilations": [1, 2, 4]},
+        batch_seconds=20.0,
+    )
 
 
 def test_frame_targets_follow_phrase_end():
@@ -32,7 +35,9 @@ def test_frame_targets_follow_phrase_end():
     assert torch.equal(target[0].bool(), pos)
     assert not target[1].any()
     assert not mask[1, ends > 12000].any() and mask[1, ends <= 12000].all()
-    assert not mask[0, (ends > 8000 - 9600) & (ends < 8000 - 800)].any()  # inside the phrase: ignored
+    assert not mask[
+        0, (ends > 8000 - 9600) & (ends < 8000 - 800)
+    ].any()  # inside the phrase: ignored
 
 
 def test_crops_keep_the_phrase_end(tiny_corpus):
@@ -66,9 +71,23 @@ def test_fit_checkpoint_and_resume(tiny_corpus, tmp_path):
 def test_torchrun_ddp_on_cpu(tiny_corpus, tmp_path):
     out, _ = tiny_corpus
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
-           "-m", "speech.train", "data=tiny", f"out_root={out.parent}", "trainer=ddp", "trainer.max_epochs=1",
-           "trainer.progress=false", "trainer.num_workers=0", "model.channels=16", f"out_dir={tmp_path}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port=29533",
+        "-m",
+        "speech.train",
+        "data=tiny",
+        f"out_root={out.parent}",
+        "trainer=ddp",
+        "trainer.max_epochs=1",
+        "trainer.progress=false",
+        "trainer.num_workers=0",
+        "model.channels=16",
+        f"out_dir={tmp_path}",
+    ]
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert (tmp_path / "best.pt").exists()

@@ -102,8 +102,10 @@ def build_corpus(
     summary = summarize(
         spec, lines, reports, devices, stats, seconds=time.time() - started, out=out
     )
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
     plot_summary(summary, out / "summary.png")
+    # summary.json marks a finished corpus, so it is written last and atomically.
+    (out / "summary.json.tmp").write_text(json.dumps(summary, indent=1))
+    os.replace(out / "summary.json.tmp", out / "summary.json")
     summary["cached"] = False
     return out, summary
 

@@ -103,7 +103,7 @@ def plot_summary(s: dict, path: Path) -> Path:
         color=[colours.get(v["split"], "grey") for _, v in speakers],
     )
     a.set_xlabel("hours (clips, excluding streams)")
-    a.set_title("speakers by split: " + ", ".join(f"{k}={c}" for k, c in colours.items()))
+    a.set_title("hours per speaker: blue = train, orange = dev, green = test")
     a.invert_yaxis()
     b.hist(s["devices"]["hours"], bins=20, color="tab:blue")
     b.set_xlabel("hours per device")

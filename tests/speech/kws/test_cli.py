@@ -86,3 +86,16 @@ def test_missing_or_corrupt_checkpoint(tmp_path, capsys):
         capsys, "detect", "--model", str(tmp_path / "bad.pt"), str(tmp_path / "a.wav")
     )
     assert code == 2 and "not a readable checkpoint" in err and "Traceback" not in err
+
+
+def test_shipped_default_model_loads_and_detects(tmp_path, capsys):
+    from speech.kws.__main__ import DEFAULT_MODEL
+
+    assert DEFAULT_MODEL.exists(), "models/kws-hey-nova/model.pt should ship with the repository"
+    sf.write(
+        tmp_path / "noise.wav",
+        np.random.default_rng(1).standard_normal(32000).astype(np.float32) * 0.01,
+        16000,
+    )
+    code, lines, _ = _run(capsys, "detect", str(tmp_path / "noise.wav"))
+    assert code == 0 and lines[0]["detections"] == []  # quiet noise must not wake it

@@ -28,7 +28,7 @@ from speech.audio import load_wav
 from speech.checkpoint import CheckpointError, load_model
 from speech.data.features import FeatureConfig
 from speech.data.manifest import audio_path, read_manifest
-from speech.kws.evaluate import THRESHOLDS, count_detections
+from speech.kws.evaluate import THRESHOLDS, false_accepts, first_within
 from speech.kws.stream import Detector, clip_scores
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,12 +48,12 @@ def _corpus() -> Path:
 
 def _operating_point(pos: np.ndarray, fa_counts: np.ndarray, hours: float, target: float) -> dict:
     fa = fa_counts / hours
-    ok = np.flatnonzero(fa <= target)
-    thr = float(THRESHOLDS[ok[0]]) if ok.size else float("nan")
+    op = first_within(fa, target)
+    thr = float(THRESHOLDS[op]) if op is not None else float("nan")
     return {
         "threshold": thr,
-        "fa_per_hour": float(fa[ok[0]]) if ok.size else None,
-        "frr": float(np.mean(pos < thr)) if ok.size else 1.0,
+        "fa_per_hour": float(fa[op]) if op is not None else None,
+        "frr": float(np.mean(pos < thr)) if op is not None else 1.0,
         "det": {
             "fa_per_hour": fa.round(4).tolist(),
             "frr": [float(np.mean(pos < t)) for t in THRESHOLDS],
@@ -71,7 +71,7 @@ def score_ours(ckpt: Path, positives: list[np.ndarray], streams: list[np.ndarray
     fa = np.zeros(len(THRESHOLDS))
     for w in streams:
         s = clip_scores(model, frontend, w, smoothing).numpy()
-        fa += [count_detections(s, t, refr) for t in THRESHOLDS]
+        fa += false_accepts(s, refr)
     cpu = time.process_time() - t0
     audio = sum(len(w) for w in positives + streams) / SAMPLE_RATE
     # Streaming latency: one 10 ms hop through the on-device detector.
@@ -114,7 +114,7 @@ def score_oww(positives: list[np.ndarray], streams: list[np.ndarray]) -> dict:
     refr = int(1.0 * SAMPLE_RATE / 1280)  # its frames are 80 ms
     for w in streams:
         s = frames(w)
-        fa += [count_detections(s, t, refr) for t in THRESHOLDS]
+        fa += false_accepts(s, refr)
     cpu = time.process_time() - t0
     audio = sum(len(w) for w in positives + streams) / SAMPLE_RATE
     return {"pos": pos, "fa": fa, "cpu_seconds_per_audio_second": cpu / audio}

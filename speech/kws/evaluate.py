@@ -37,6 +37,19 @@ def count_detections(scores: np.ndarray, threshold: float, refractory_frames: in
     return n
 
 
+def false_accepts(scores: np.ndarray, refractory_frames: int) -> np.ndarray:
+    """Detections in one recording at every threshold of :data:`THRESHOLDS`. -> (len(THRESHOLDS),)."""
+    return np.array(
+        [count_detections(scores, t, refractory_frames) for t in THRESHOLDS], dtype=float
+    )
+
+
+def first_within(fa_per_hour: np.ndarray, target: float) -> int | None:
+    """Index of the lowest threshold whose false accepts per hour are within ``target``."""
+    ok = np.flatnonzero(fa_per_hour <= target)
+    return int(ok[0]) if ok.size else None
+
+
 def _noisy(
     wave: np.ndarray, snr: float, rng: np.random.Generator, babble: list[np.ndarray]
 ) -> np.ndarray:
@@ -92,10 +105,10 @@ def evaluate_kws(
         wave = load_wav(audio_path(manifest, u))
         hours += len(wave) / SAMPLE_RATE / 3600
         s = clip_scores(model, frontend, wave, smoothing).numpy()
-        fa_counts += [count_detections(s, t, refractory) for t in THRESHOLDS]
+        fa_counts += false_accepts(s, refractory)
     fa_per_hour = fa_counts / hours
-    ok = np.flatnonzero(fa_per_hour <= target_fa_per_hour)
-    op_threshold = float(THRESHOLDS[ok[0]]) if ok.size else float(THRESHOLDS[-1])
+    op = first_within(fa_per_hour, target_fa_per_hour)
+    op_threshold = float(THRESHOLDS[op if op is not None else -1])
     frr = {
         c: {
             "at_operating_point": float(np.mean(np.array(v) < op_threshold)),
@@ -118,7 +131,7 @@ def evaluate_kws(
         "operating_point": {
             "target_fa_per_hour": target_fa_per_hour,
             "threshold": round(op_threshold, 5),
-            "fa_per_hour": round(float(fa_per_hour[ok[0]]) if ok.size else float("nan"), 3),
+            "fa_per_hour": round(float(fa_per_hour[op]) if op is not None else float("nan"), 3),
             "frr": {c: round(v["at_operating_point"], 4) for c, v in frr.items()},
         },
         "per_speaker": per_speaker,

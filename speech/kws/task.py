@@ -84,23 +84,14 @@ class KWSTask:
 
     def loaders(self, *, ddp: bool, num_workers: int):
         train, dev = self.datasets()
+        kw = {
+            "max_batch_seconds": self.batch_seconds,
+            "seed": self.seed,
+            "num_workers": num_workers,
+        }
         return (
-            make_loader(
-                train,
-                max_batch_seconds=self.batch_seconds,
-                shuffle=True,
-                seed=self.seed,
-                num_workers=num_workers,
-                ddp=ddp,
-            ),
-            make_loader(
-                dev,
-                max_batch_seconds=self.batch_seconds,
-                shuffle=False,
-                seed=self.seed,
-                num_workers=num_workers,
-                ddp=False,
-            ),
+            make_loader(train, shuffle=True, ddp=ddp, **kw),
+            make_loader(dev, shuffle=False, ddp=False, **kw),
         )
 
     @torch.no_grad()

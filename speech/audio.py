@@ -91,3 +91,27 @@ def save_wav(path: str | os.PathLike, wave: np.ndarray, sample_rate: int = SAMPL
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def audio_warnings(path: str | os.PathLike, wave: np.ndarray, *, silent: str) -> list[str]:
+    """What a command line should tell its user about a file it *could* use.
+
+    ``wave`` is the file as :func:`load_wav` returned it; ``silent`` is the message for a
+    file with nothing in it (each tool says what silence means for it).
+    """
+    out = []
+    try:
+        info = sf.info(str(path))
+        if info.channels > 1:
+            out.append(f"{info.channels} channels mixed down to mono")
+        if info.samplerate != SAMPLE_RATE:
+            out.append(f"resampled from {info.samplerate} Hz to {SAMPLE_RATE} Hz")
+    except RuntimeError:
+        pass
+    peak = float(np.abs(wave).max()) if wave.size else 0.0
+    if peak < 1e-4:
+        out.append(silent)
+    clipped = float(np.mean(np.abs(wave) >= 0.999)) if wave.size else 0.0
+    if clipped > 0.001:
+        out.append(f"clipped: {clipped:.1%} of samples at full scale; results may be unreliable")
+    return out

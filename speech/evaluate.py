@@ -3,6 +3,7 @@
     python -m speech.evaluate task=kws                       # outputs/kws-default/best.pt
     python -m speech.evaluate task=kws checkpoint=models/kws-hey-nova/model.pt
     python -m speech.evaluate +experiment=hey_jarvis
+    python -m speech.evaluate task=asr checkpoint=models/asr-tiny/model.pt [eval.decoder=greedy]
 
 Writes ``report.json`` and plots to ``<out_dir>/eval/`` and prints the figures.
 """
@@ -25,13 +26,26 @@ def main(cfg: DictConfig) -> None:
     spec = instantiate(cfg.data, _convert_="all")
     corpus, _ = build_corpus(spec, to_absolute_path(cfg.out_root), workers=cfg.workers)
     ckpt = Path(to_absolute_path(cfg.checkpoint or f"{cfg.out_dir}/best.pt"))
+    out = Path(to_absolute_path(cfg.out_dir)) / "eval"
     try:
-        model, meta = load_model(ckpt, task=cfg.task.name)
+        if cfg.task.name == "asr":
+            from speech.asr.recognizer import Recognizer
+
+            rec = Recognizer.load(ckpt, decoder=cfg.eval.decoder)
+        else:
+            model, meta = load_model(ckpt, task=cfg.task.name)
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    out = Path(to_absolute_path(cfg.out_dir)) / "eval"
-    if cfg.task.name == "kws":
+    if cfg.task.name == "asr":
+        from speech.asr.evaluate import evaluate_asr
+        from speech.asr.evaluate import format_report as format_asr
+
+        report = evaluate_asr(
+            rec, corpus, out, snrs=tuple(cfg.eval.snrs), max_clips=cfg.eval.max_clips
+        )
+        print(format_asr(report))
+    elif cfg.task.name == "kws":
         from speech.kws.evaluate import evaluate_kws, format_report
 
         report = evaluate_kws(

@@ -6,7 +6,9 @@ regenerated from the seed and the settings recorded in its manifest line.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from scipy.signal import fftconvolve
@@ -148,3 +150,18 @@ def pad(
     a, b = int(lead * SAMPLE_RATE), int(trail * SAMPLE_RATE)
     out = np.concatenate([np.zeros(a, np.float32), wave, np.zeros(b, np.float32)])
     return out, [Word(w.w, round(w.start + lead, 3), round(w.end + lead, 3)) for w in words]
+
+
+def load_babble(corpus: str | os.PathLike) -> list[np.ndarray]:
+    """The babble recordings a built corpus keeps in ``noise/babble.npz``."""
+    z = np.load(Path(corpus) / "noise" / "babble.npz")
+    return [z[k] for k in z.files]
+
+
+def evaluation_noise(
+    wave: np.ndarray, snr: float, rng: np.random.Generator, babble: list[np.ndarray]
+) -> np.ndarray:
+    """``wave`` with babble, pink, white or brown noise (drawn by ``rng``) at ``snr`` dB:
+    the noisy test conditions every evaluation shares."""
+    kind = str(rng.choice(["babble", "pink", "white", "brown"]))
+    return mix_at_snr(wave, noise(len(wave), kind, rng, babble), snr)

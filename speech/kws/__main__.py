@@ -17,33 +17,10 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
-from speech import SAMPLE_RATE
-from speech.audio import AudioError, load_wav
+from speech.audio import AudioError, audio_warnings, load_wav
 from speech.checkpoint import CheckpointError, load_model
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "kws-hey-nova" / "model.pt"
-
-
-def _warnings(path: str, wave: np.ndarray) -> list[str]:
-    out = []
-    try:
-        info = sf.info(path)
-        if info.channels > 1:
-            out.append(f"{info.channels} channels mixed down to mono")
-        if info.samplerate != SAMPLE_RATE:
-            out.append(f"resampled from {info.samplerate} Hz to {SAMPLE_RATE} Hz")
-    except RuntimeError:
-        pass
-    peak = float(np.abs(wave).max()) if wave.size else 0.0
-    if peak < 1e-4:
-        out.append("silent audio: nothing to detect")
-    clipped = float(np.mean(np.abs(wave) >= 0.999)) if wave.size else 0.0
-    if clipped > 0.001:
-        out.append(f"clipped: {clipped:.1%} of samples at full scale; scores may be unreliable")
-    return out
 
 
 def detect_files(files: list[str], model_path: Path, threshold: float | None) -> int:
@@ -75,7 +52,7 @@ def detect_files(files: list[str], model_path: Path, threshold: float | None) ->
             window=frontend.n_fft,
         )
         line = {"file": f, "detections": [{"time": d.time, "score": d.score} for d in found]}
-        if warns := _warnings(f, wave):
+        if warns := audio_warnings(f, wave, silent="silent audio: nothing to detect"):
             line["warnings"] = warns
         print(json.dumps(line))
     return 1 if failed else 0

@@ -29,7 +29,7 @@ class KWSClips(Dataset[Example]):
 
     Args:
         manifest: corpus manifest.
-        split: train, dev or test.
+        split: train, dev or test, or a tuple of them.
         wake_phrase: the phrase; clips whose text is exactly it are positives.
         train: random crops (else a fixed crop that keeps the phrase end).
     """
@@ -38,7 +38,7 @@ class KWSClips(Dataset[Example]):
         self,
         manifest: str | os.PathLike,
         *,
-        split: str,
+        split: str | tuple[str, ...],
         wake_phrase: str,
         kinds: tuple[str, ...] = ("wake", "negative", "request"),
         max_seconds: float = 2.0,
@@ -47,10 +47,11 @@ class KWSClips(Dataset[Example]):
         speakers: set[str] | None = None,
     ):
         self.manifest = manifest
+        splits = (split,) if isinstance(split, str) else tuple(split)
         self.utts: list[Utterance] = [
             u
             for u in read_manifest(manifest)
-            if u.split == split and u.kind in kinds and (speakers is None or u.speaker in speakers)
+            if u.split in splits and u.kind in kinds and (speakers is None or u.speaker in speakers)
         ]
         if not self.utts:
             raise ValueError(f"{manifest}: no {kinds} clips in split {split!r}")

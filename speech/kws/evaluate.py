@@ -50,13 +50,6 @@ def first_within(fa_per_hour: np.ndarray, target: float) -> int | None:
     return int(ok[0]) if ok.size else None
 
 
-def _noisy(
-    wave: np.ndarray, snr: float, rng: np.random.Generator, babble: list[np.ndarray]
-) -> np.ndarray:
-    kind = str(rng.choice(["babble", "pink", "white", "brown"]))
-    return augment.mix_at_snr(wave, augment.noise(len(wave), kind, rng, babble), snr)
-
-
 @torch.no_grad()
 def evaluate_kws(
     model,
@@ -85,8 +78,7 @@ def evaluate_kws(
     frontend = FeatureConfig.from_dict(meta["features"]).build()
     smoothing = meta["extra"]["smoothing"]
     refractory = int(meta["extra"]["refractory"] * SAMPLE_RATE / frontend.hop_length)
-    z = np.load(corpus / "noise" / "babble.npz")
-    babble = [z[k] for k in z.files]
+    babble = augment.load_babble(corpus)
     rng = np.random.default_rng(seed)
 
     conditions = ["clean", *[f"{s:g}dB" for s in snrs]]
@@ -95,7 +87,7 @@ def evaluate_kws(
         wave = load_wav(audio_path(manifest, u))
         pos_scores["clean"].append(float(clip_scores(model, frontend, wave, smoothing).max()))
         for snr in snrs:
-            noisy = _noisy(wave, snr, rng, babble)
+            noisy = augment.evaluation_noise(wave, snr, rng, babble)
             pos_scores[f"{snr:g}dB"].append(
                 float(clip_scores(model, frontend, noisy, smoothing).max())
             )

@@ -31,6 +31,11 @@ class KWSTask:
         pos_weight: weight of positive frames in the loss.
         negative_max_weight: weight of the loss on each negative clip's highest frame.
         mel_warp: training-time mel-axis stretch, uniform in [1 - mel_warp, 1 + mel_warp].
+        time_stretch: training-time tempo change of each batch's features, uniform in
+            [1 - time_stretch, 1 + time_stretch] (0 = off); with ``mel_warp`` it imitates new
+            speakers' speaking rate and vocal tract.
+        train_splits: corpus splits to train on; ``[train, dev]`` for a final fit whose epoch
+            count was chosen on dev (dev is then still reported, but no longer held out).
         smoothing: posterior smoothing window (frames) used for clip scores.
         target_false_alarm_rate: dev operating point, as a share of negative dev clips.
     """
@@ -47,6 +52,8 @@ class KWSTask:
         pos_weight: float = 2.0,
         negative_max_weight: float = 1.0,
         mel_warp: float = 0.12,
+        time_stretch: float = 0.0,
+        train_splits: tuple[str, ...] | list[str] = ("train",),
         smoothing: int = 5,
         target_false_alarm_rate: float = 0.005,
         spec_augment: dict[str, Any] | None = None,
@@ -62,6 +69,8 @@ class KWSTask:
         self.pos_weight, self.smoothing = pos_weight, smoothing
         self.negative_max_weight = negative_max_weight
         self.mel_warp = mel_warp
+        self.time_stretch = time_stretch
+        self.train_splits = tuple(train_splits)
         self.target_far = target_false_alarm_rate
         self.spec_augment = SpecAugment(**(spec_augment or {}))
         self.seed = seed
@@ -78,7 +87,7 @@ class KWSTask:
     def datasets(self) -> tuple[KWSClips, KWSClips]:
         kw = {"wake_phrase": self.wake_phrase, "max_seconds": self.max_seconds, "seed": self.seed}
         return (
-            KWSClips(self.manifest, split="train", train=True, **kw),
+            KWSClips(self.manifest, split=self.train_splits, train=True, **kw),
             KWSClips(self.manifest, split="dev", train=False, **kw),
         )
 
@@ -122,14 +131,20 @@ class KWSTask:
                 feats = mel_warp(feats, factors)
             self.spec_augment.train()
             feats = self.spec_augment(feats, n)
-        logits = model(feats)
         targets, mask = frame_targets(
             batch.labels,
             batch.wave_lengths,
-            logits.shape[1],
+            feats.shape[1],
             hop=self.frontend.hop_length,
             window=self.frontend.n_fft,
         )
+        if train and self.time_stretch > 0:  # one tempo per batch: features and targets alike
+            rate = 1 + (2 * float(torch.rand(())) - 1) * self.time_stretch
+            frames = max(1, round(feats.shape[1] * rate))
+            feats = F.interpolate(feats.transpose(1, 2), size=frames, mode="linear").transpose(1, 2)
+            near = lambda x: F.interpolate(x[:, None].float(), size=frames, mode="nearest")[:, 0]  # noqa: E731
+            targets, mask = near(targets), near(mask) > 0.5
+        logits = model(feats)
         return logits, targets, mask
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
@@ -144,9 +159,7 @@ class KWSTask:
         # ("hey nora") fire at their end while the mean loss looks fine.
         neg = batch.labels < 0
         if self.negative_max_weight > 0 and bool(neg.any()):
-            n = self.frontend.lengths_to_frames(batch.wave_lengths)
-            valid = torch.arange(logits.shape[1], device=logits.device)[None] < n[:, None]
-            peak = logits.masked_fill(~valid, -1e4).amax(1)[neg]
+            peak = logits.masked_fill(~mask, -1e4).amax(1)[neg]
             hard = F.binary_cross_entropy_with_logits(peak, torch.zeros_like(peak))
             loss = loss + self.negative_max_weight * hard
         return loss, {}

@@ -1,0 +1,83 @@
+"""The recognizer trains through the shared loop; its checkpoint decodes with times and confidences."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import torch
+
+from speech.asr.decode import BeamSearch, align_words, greedy
+from speech.asr.lm import CharNgram
+from speech.asr.recognizer import Recognizer, chunks
+from speech.asr.task import ASRTask
+from speech.asr.vocab import CharVocab
+from speech.train import TrainerConfig, fit
+
+SMALL = {"d_model": 32, "n_layers": 2, "n_heads": 2, "subsample_channels": 8}
+
+
+def _peaky(vocab: CharVocab, text: str, frames_per_token: int = 3) -> torch.Tensor:
+    """Log-probs whose best path spells ``text``: each token then blanks."""
+    ids = vocab.encode(text)
+    lp = torch.full((len(ids) * frames_per_token + 2, len(vocab)), -8.0)
+    lp[:, 0] = -0.01
+    for i, t in enumerate(ids):
+        lp[1 + i * frames_per_token, t] = -0.01
+        lp[1 + i * frames_per_token, 0] = -8.0
+    return lp.log_softmax(-1)
+
+
+def test_greedy_beam_and_alignment_agree_on_a_clear_path():
+    v = CharVocab()
+    lp = _peaky(v, "call mom now")
+    assert greedy(lp, v) == "call mom now"
+    assert BeamSearch(v, None, beam_size=4)(lp) == "call mom now"
+    lm = CharNgram.train(["call mom now", "call dad"], v, order=3)
+    assert BeamSearch(v, lm, beam_size=4)(lp) == "call mom now"
+    words = align_words(lp, "call mom now", v, frame_seconds=0.04)
+    assert [w.w for w in words] == ["call", "mom", "now"]
+    assert all(a.end <= b.start + 1e-9 for a, b in pairwise(words))
+    assert all(0.9 < w.conf <= 1.0 for w in words)
+    # a word the audio does not support gets a low confidence
+    assert align_words(lp, "call dad now", v, frame_seconds=0.04)[1].conf < 0.1
+
+
+def test_chunks_cover_the_audio_and_cut_in_quiet_places():
+    rng = np.random.default_rng(0)
+    wave = rng.standard_normal(16000 * 50).astype(np.float32)
+    wave[16000 * 18 : 16000 * 18 + 1600] = 0  # a pause inside the search window
+    pieces = list(chunks(wave, 16000 * 20))
+    assert sum(len(p) for _, p in pieces) == len(wave)
+    assert all(len(p) <= 16000 * 20 for _, p in pieces)
+    assert 16000 * 18 <= pieces[1][0] <= 16000 * 18 + 1600
+
+
+def test_fit_and_transcribe(tiny_corpus, tmp_path):
+    out, _ = tiny_corpus
+    task = ASRTask(
+        out / "manifest.jsonl",
+        model=SMALL,
+        features={"n_mels": 40},
+        batch_seconds=30.0,
+        lm_sentences=200,
+        lm_order=3,
+        beam_size=4,
+    )
+    cfg = TrainerConfig(max_epochs=1, patience=5, warmup_steps=2, progress=False, num_workers=0)
+    best = fit(task, cfg, tmp_path)
+    assert best["cer"] >= 0.0 and "start_bias" in best
+    rec = Recognizer.load(tmp_path / "best.pt")
+    assert rec.decoder == "beam"
+    wave = np.random.default_rng(0).standard_normal(16000 * 45).astype(np.float32) * 0.05
+    result = rec.transcribe(wave).as_dict()  # long: three chunks
+    assert set(result) == {"text", "confidence", "words"}
+    assert 0.0 <= result["confidence"] <= 1.0
+    for w in result["words"]:
+        assert 0 <= w["start"] <= w["end"] <= 45.0 and 0 <= w["conf"] <= 1
+    assert rec.transcribe(np.zeros(16000, np.float32)).as_dict() == {
+        "text": "",
+        "confidence": 0.0,
+        "words": [],
+    }
+    assert Recognizer.load(tmp_path / "best.pt", decoder="greedy").beam is None

@@ -1,12 +1,16 @@
 """Recognizer command line.
 
     python -m speech.asr transcribe [--model PATH] [--decoder beam|greedy] FILE.wav ...
+    python -m speech.asr tune --model PATH --manifest CORPUS/manifest.jsonl [--clips N]
 
 Prints one JSON line per file: ``{"file", "text", "confidence", "words": [{"w", "start",
 "end", "conf"}]}``, plus ``"warnings"`` for audio that was resampled, mixed down, silent or
 clipped, and ``"error"`` for a file that cannot be read (corrupt, missing, not audio).
 Empty or silent audio gives an empty transcript with confidence 0. Exit status: 0 when
 every file was processed, 1 when some failed, 2 when the model could not be loaded.
+
+``tune`` grid-searches the beam decoder's LM weight and per-character score on the corpus's
+*dev* requests and writes the best pair into the checkpoint (held-out test data is never used).
 """
 
 from __future__ import annotations
@@ -49,6 +53,61 @@ def transcribe_files(files: list[str], model_path: Path, decoder: str | None) ->
     return 1 if failed else 0
 
 
+def tune(model_path: Path, manifest: Path, clips: int) -> dict:
+    """Pick ``lm_weight`` and ``token_score`` by dev WER; store them in the checkpoint."""
+    import itertools
+
+    import torch
+
+    from speech.asr.decode import BeamSearch
+    from speech.asr.evaluate import select_clips
+    from speech.asr.lm import CharNgram
+    from speech.asr.recognizer import Recognizer
+    from speech.checkpoint import read_checkpoint
+    from speech.data.align import word_errors
+    from speech.data.manifest import audio_path, read_manifest
+
+    rec = Recognizer.load(model_path, decoder="greedy")
+    payload = read_checkpoint(model_path)
+    if not payload["extra"].get("lm"):
+        raise SystemExit(f"{model_path}: the checkpoint has no language model to tune")
+    ngram = CharNgram.from_dict(payload["extra"]["lm"])
+    utts = [u for u in read_manifest(manifest) if u.split == "dev" and u.kind == "request"]
+    utts = select_clips(utts, clips, seed=0)
+    emissions = [rec.log_probs(load_wav(audio_path(manifest, u))) for u in utts]
+    results = []
+    for weight, bonus in itertools.product((0.2, 0.4, 0.6, 0.8, 1.0), (0.0, 0.5, 1.0, 1.5)):
+        beam = BeamSearch(
+            rec.vocab,
+            ngram,
+            beam_size=payload["extra"].get("beam_size", 16),
+            lm_weight=weight,
+            token_score=bonus,
+        )
+        errors = sum(
+            word_errors(u.text.split(), beam(lp).split())
+            for u, lp in zip(utts, emissions, strict=True)
+        )
+        words = sum(len(u.text.split()) for u in utts)
+        results.append({"lm_weight": weight, "token_score": bonus, "wer": round(errors / words, 4)})
+        print(json.dumps(results[-1]), flush=True)
+    greedy_errors = sum(
+        word_errors(u.text.split(), rec.decode(lp).split())
+        for u, lp in zip(utts, emissions, strict=True)
+    )
+    best = min(results, key=lambda r: r["wer"])
+    payload["extra"].update(lm_weight=best["lm_weight"], token_score=best["token_score"])
+    payload["extra"]["tuning"] = {
+        "dev_clips": len(utts),
+        "greedy_wer": round(greedy_errors / sum(len(u.text.split()) for u in utts), 4),
+        "grid": results,
+    }
+    tmp = model_path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(model_path)
+    return best
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m speech.asr", description="sottovoce recognizer")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -63,7 +122,14 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="beam search with the model's LM (default when it has one) or greedy",
     )
+    u = sub.add_parser("tune", help="tune the beam decoder's weights on dev requests")
+    u.add_argument("--model", type=Path, required=True)
+    u.add_argument("--manifest", type=Path, required=True)
+    u.add_argument("--clips", type=int, default=150)
     args = ap.parse_args(argv)
+    if args.cmd == "tune":
+        print(json.dumps({"best": tune(args.model, args.manifest, args.clips)}))
+        return
     sys.exit(transcribe_files(args.files, args.model, args.decoder))
 
 

@@ -27,16 +27,16 @@ class ConformerConfig:
     n_mels: int = 80
     vocab_size: int = 29
     d_model: int = 128
-    n_layers: int = 6
+    n_layers: int = 4
     n_heads: int = 4
     ff_mult: int = 4
     conv_kernel: int = 15
-    subsample_channels: int = 64
+    subsample_channels: int = 32
     dropout: float = 0.1
 
 
 PRESETS = {
-    "tiny": ConformerConfig(),  # 2.4M parameters, CPU
+    "tiny": ConformerConfig(),  # 1.6M parameters, CPU
     "small": ConformerConfig(d_model=224, n_layers=8, subsample_channels=128),  # 9.6M, GPU
 }
 

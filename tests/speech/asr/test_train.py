@@ -81,3 +81,24 @@ def test_fit_and_transcribe(tiny_corpus, tmp_path):
         "words": [],
     }
     assert Recognizer.load(tmp_path / "best.pt", decoder="greedy").beam is None
+
+
+def test_torchrun_ddp_on_cpu_trains_the_recognizer(tiny_corpus, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out, _ = tiny_corpus
+    root = Path(__file__).resolve().parents[3]
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+        "--master_port=29534", "-m", "speech.train", "data=tiny", "task=asr",
+        f"out_root={out.parent}", "trainer=ddp", "trainer.max_epochs=1", "trainer.progress=false",
+        "trainer.num_workers=0", "model.n_layers=1", "model.d_model=32", "model.n_heads=2",
+        "task.lm_sentences=100", "task.lm_order=3", f"out_dir={tmp_path}",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert Recognizer.load(tmp_path / "best.pt").decoder == "beam"

@@ -28,7 +28,6 @@ from speech.audio import load_wav
 from speech.checkpoint import CheckpointError, load_model
 from speech.data.features import FeatureConfig
 from speech.data.manifest import audio_path, read_manifest
-from speech.kws.data import LATE
 from speech.kws.evaluate import THRESHOLDS, false_accepts, first_within
 from speech.kws.stream import Detector, clip_scores
 
@@ -68,12 +67,7 @@ def score_ours(ckpt: Path, positives: list[np.ndarray], streams: list[np.ndarray
     smoothing = meta["extra"]["smoothing"]
     refr = int(meta["extra"]["refractory"] * SAMPLE_RATE / frontend.hop_length)
     t0 = time.process_time()
-    pos = np.array(
-        [
-            float(clip_scores(model, frontend, w, smoothing, tail_seconds=LATE).max())
-            for w in positives
-        ]
-    )
+    pos = np.array([float(clip_scores(model, frontend, w, smoothing).max()) for w in positives])
     fa = np.zeros(len(THRESHOLDS))
     for w in streams:
         s = clip_scores(model, frontend, w, smoothing).numpy()

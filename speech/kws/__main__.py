@@ -25,7 +25,6 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "kws-hey-nova" 
 
 def detect_files(files: list[str], model_path: Path, threshold: float | None) -> int:
     from speech.data.features import FeatureConfig
-    from speech.kws.data import LATE
     from speech.kws.stream import clip_scores, detect
 
     try:
@@ -44,7 +43,7 @@ def detect_files(files: list[str], model_path: Path, threshold: float | None) ->
             print(json.dumps({"file": f, "error": str(exc)}))
             failed += 1
             continue
-        scores = clip_scores(model, frontend, wave, smoothing=extra["smoothing"], tail_seconds=LATE)
+        scores = clip_scores(model, frontend, wave, smoothing=extra["smoothing"])
         found = detect(
             scores.numpy(),
             threshold=thr,

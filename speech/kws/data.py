@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 
-import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -20,12 +19,9 @@ from speech.audio import load_wav
 from speech.data.dataset import Example
 from speech.data.manifest import Utterance, audio_path, read_manifest
 
-# Frames whose window ends within [end + DELAY, end + LATE] of the phrase end are positive.
-# The delay lets the model hear that the phrase is over: at the last vowel of "hey nova" the
-# audio cannot yet tell it from "hey novak" (a closure, then a burst ~80 ms later), and
-# positive targets there taught the model to fire on both at half confidence. Frames inside
-# the phrase and up to the delay (partial evidence), and long after it, are ignored.
-DELAY, LATE, PHRASE = 0.15, 0.45, 0.6
+# Frames whose window ends within [end - EARLY, end + LATE] of the phrase are positive;
+# frames inside the phrase (partial evidence) and long after it are ignored, not negative.
+EARLY, LATE, PHRASE = 0.05, 0.30, 0.6
 
 
 class KWSClips(Dataset[Example]):
@@ -94,8 +90,6 @@ class KWSClips(Dataset[Example]):
                 start = rng.randint(0, len(wave) - self.max_samples) if self.train else 0
             wave = wave[start : start + self.max_samples]
         label = end - start if end >= 0 else -1
-        if not self.train:  # evaluation: the clip's end counts as silence (see clip_scores)
-            wave = np.pad(wave, (0, int(LATE * SAMPLE_RATE)))
         return Example(torch.from_numpy(wave), label, torch.zeros(0, dtype=torch.long), utt.id)
 
 
@@ -117,7 +111,7 @@ def frame_targets(
     valid = ends[None, :] <= wave_lengths[:, None].clamp(min=window)
     lab = labels[:, None]
     pos = lab >= 0
-    delay, late, phrase = (int(x * SAMPLE_RATE) for x in (DELAY, LATE, PHRASE))
-    target = pos & (ends >= lab + delay) & (ends <= lab + late)
-    ignore = pos & (((ends >= lab - phrase) & (ends < lab + delay)) | (ends > lab + late))
+    early, late, phrase = (int(x * SAMPLE_RATE) for x in (EARLY, LATE, PHRASE))
+    target = pos & (ends >= lab - early) & (ends <= lab + late)
+    ignore = pos & (((ends >= lab - phrase) & (ends < lab - early)) | (ends > lab + late))
     return target.float(), valid & ~ignore

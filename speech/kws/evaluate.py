@@ -22,7 +22,6 @@ from speech.audio import load_wav
 from speech.data import augment
 from speech.data.features import FeatureConfig
 from speech.data.manifest import audio_path, read_manifest
-from speech.kws.data import LATE
 from speech.kws.stream import clip_scores
 
 THRESHOLDS = np.concatenate([np.linspace(0.01, 0.9, 90), 1 - np.logspace(-1, -5, 60)])
@@ -85,8 +84,7 @@ def evaluate_kws(
     conditions = ["clean", *[f"{s:g}dB" for s in snrs]]
     pos_scores: dict[str, list[float]] = {c: [] for c in conditions}
     for u in tqdm(positives, desc="positives", disable=not progress):
-        # The end of a clip counts as silence (a live stream goes on after the phrase).
-        wave = np.pad(load_wav(audio_path(manifest, u)), (0, int(LATE * SAMPLE_RATE)))
+        wave = load_wav(audio_path(manifest, u))
         pos_scores["clean"].append(float(clip_scores(model, frontend, wave, smoothing).max()))
         for snr in snrs:
             noisy = augment.evaluation_noise(wave, snr, rng, babble)

@@ -39,21 +39,10 @@ def smooth(posteriors: Tensor, window: int) -> Tensor:
 
 @torch.no_grad()
 def clip_scores(
-    model: KWSModel,
-    frontend: LogMel,
-    wave: Tensor | np.ndarray,
-    smoothing: int = 1,
-    tail_seconds: float = 0.0,
+    model: KWSModel, frontend: LogMel, wave: Tensor | np.ndarray, smoothing: int = 1
 ) -> Tensor:
-    """Smoothed wake posterior per frame for a whole clip. wave: (S,) -> (T,).
-
-    ``tail_seconds`` of silence are appended: the model answers a short moment after the
-    phrase (:data:`speech.kws.data.DELAY`), so a recording that stops right after the phrase
-    needs its end treated as silence, as a live stream would continue.
-    """
+    """Smoothed wake posterior per frame for a whole clip. wave: (S,) -> (T,)."""
     wave = torch.as_tensor(wave, dtype=torch.float32)
-    if tail_seconds > 0:
-        wave = torch.nn.functional.pad(wave, (0, int(tail_seconds * SAMPLE_RATE)))
     feats = frontend(wave[None])
     return smooth(torch.sigmoid(model(feats))[0], smoothing)
 

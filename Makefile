@@ -29,10 +29,12 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	touch $@
 
-# The main job: build the default corpus (cached after the first run) and print its summary.
-# (The wake-word model joins it once a trained model meets its targets and ships in models/.)
+# The main job: build the default corpus (cached after the first run) and print its summary,
+# then load the shipped wake-word and recognizer models and measure them on its held-out speakers.
 demo: setup
 	$(PY) -m speech.data.synth
+	$(PY) -m speech.evaluate +experiment=kws_hey_nova checkpoint=models/kws-hey-nova/model.pt
+	$(PY) -m speech.evaluate +experiment=asr_tiny checkpoint=models/asr-tiny/model.pt eval.max_clips=100
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -46,6 +48,7 @@ test-all: setup
 
 bench: setup
 	$(PY) -m experiments.bench.synth_throughput
+	$(PY) -m experiments.bench.asr_vs_pocketsphinx
 
 clean:
 	rm -rf outputs multirun .pytest_cache

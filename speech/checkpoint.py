@@ -49,6 +49,10 @@ def save_checkpoint(
         "extra": extra or {},
         "metrics": metrics or {},
     }
+    return _atomic_save(payload, path)
+
+
+def _atomic_save(payload: dict[str, Any], path: Path) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
     try:
@@ -93,3 +97,18 @@ def load_model(
     model = cls(**payload["model_args"])
     model.load_state_dict(payload.pop("state_dict"))
     return model.eval(), payload
+
+
+def half_precision_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Write ``src`` with its floating-point weights stored as float16 (half the size).
+
+    For shipping under ``models/``: :func:`load_model` loads the weights back into the
+    float32 model, so only their rounding changes; measure a shipped model after this step.
+    """
+    payload = read_checkpoint(src)
+    payload["state_dict"] = {
+        k: v.half() if v.is_floating_point() else v for k, v in payload["state_dict"].items()
+    }
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    return _atomic_save(payload, dst)

@@ -57,13 +57,11 @@ def tune(model_path: Path, manifest: Path, clips: int) -> dict:
     """Pick ``lm_weight`` and ``token_score`` by dev WER; store them in the checkpoint."""
     import itertools
 
-    import torch
-
     from speech.asr.decode import BeamSearch
     from speech.asr.evaluate import select_clips
     from speech.asr.lm import CharNgram
     from speech.asr.recognizer import Recognizer
-    from speech.checkpoint import read_checkpoint
+    from speech.checkpoint import _atomic_save, read_checkpoint
     from speech.data.align import word_errors
     from speech.data.manifest import audio_path, read_manifest
 
@@ -76,7 +74,9 @@ def tune(model_path: Path, manifest: Path, clips: int) -> dict:
     utts = select_clips(utts, clips, seed=0)
     emissions = [rec.log_probs(load_wav(audio_path(manifest, u))) for u in utts]
     results = []
-    for weight, bonus in itertools.product((0.2, 0.4, 0.6, 0.8, 1.0), (0.0, 0.5, 1.0, 1.5)):
+    for weight, bonus in itertools.product(
+        (0.4, 0.7, 1.0, 1.3, 1.6, 2.0), (0.0, 0.5, 1.0, 1.5, 2.0)
+    ):
         beam = BeamSearch(
             rec.vocab,
             ngram,
@@ -102,9 +102,7 @@ def tune(model_path: Path, manifest: Path, clips: int) -> dict:
         "greedy_wer": round(greedy_errors / sum(len(u.text.split()) for u in utts), 4),
         "grid": results,
     }
-    tmp = model_path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(model_path)
+    _atomic_save(payload, model_path)
     return best
 
 
@@ -125,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     u = sub.add_parser("tune", help="tune the beam decoder's weights on dev requests")
     u.add_argument("--model", type=Path, required=True)
     u.add_argument("--manifest", type=Path, required=True)
-    u.add_argument("--clips", type=int, default=150)
+    u.add_argument("--clips", type=int, default=100)
     args = ap.parse_args(argv)
     if args.cmd == "tune":
         print(json.dumps({"best": tune(args.model, args.manifest, args.clips)}))

@@ -85,3 +85,17 @@ def test_char_ngram_prefers_seen_text():
     assert math.isclose(total, 1.0, rel_tol=0.05)
     again = CharNgram.from_dict(lm.as_dict())
     assert again.perplexity(["call dad"], v) == pytest.approx(lm.perplexity(["call dad"], v))
+
+
+def test_half_precision_copy_loads_into_float32(tmp_path):
+    from speech.checkpoint import half_precision_copy, load_model, save_checkpoint
+
+    model = _small()
+    args = {"d_model": 32, "n_layers": 2, "n_heads": 2, "subsample_channels": 8, "n_mels": 40}
+    src = save_checkpoint(tmp_path / "a.pt", model, task="asr", model_args=args, features={})
+    dst = half_precision_copy(src, tmp_path / "b.pt")
+    assert dst.stat().st_size < 0.7 * src.stat().st_size
+    again, _ = load_model(dst, task="asr")
+    assert next(again.parameters()).dtype == torch.float32
+    x = torch.randn(1, 50, 40)
+    assert torch.allclose(model(x)[0], again(x)[0], atol=0.05)

@@ -74,9 +74,7 @@ def tune(model_path: Path, manifest: Path, clips: int) -> dict:
     utts = select_clips(utts, clips, seed=0)
     emissions = [rec.log_probs(load_wav(audio_path(manifest, u))) for u in utts]
     results = []
-    for weight, bonus in itertools.product(
-        (0.4, 0.7, 1.0, 1.3, 1.6, 2.0), (0.0, 0.5, 1.0, 1.5, 2.0)
-    ):
+    for weight, bonus in itertools.product((0.6, 1.0, 1.4, 1.8), (0.0, 0.5, 1.0, 1.5, 2.0)):
         beam = BeamSearch(
             rec.vocab,
             ngram,

@@ -54,7 +54,7 @@ def transcribe_files(files: list[str], model_path: Path, decoder: str | None) ->
 
 
 def tune(model_path: Path, manifest: Path, clips: int) -> dict:
-    """Pick ``lm_weight`` and ``token_score`` by dev WER; store them in the checkpoint."""
+    """Pick ``lm_weight`` and ``word_bonus`` by dev WER; store them in the checkpoint."""
     import itertools
 
     from speech.asr.decode import BeamSearch
@@ -74,27 +74,27 @@ def tune(model_path: Path, manifest: Path, clips: int) -> dict:
     utts = select_clips(utts, clips, seed=0)
     emissions = [rec.log_probs(load_wav(audio_path(manifest, u))) for u in utts]
     results = []
-    for weight, bonus in itertools.product((0.6, 1.0, 1.4, 1.8), (0.0, 0.5, 1.0, 1.5, 2.0)):
+    for weight, bonus in itertools.product((0.8, 1.0, 1.2, 1.5), (-1.0, 0.0, 1.0, 2.0)):
         beam = BeamSearch(
             rec.vocab,
             ngram,
             beam_size=payload["extra"].get("beam_size", 16),
             lm_weight=weight,
-            token_score=bonus,
+            word_bonus=bonus,
         )
         errors = sum(
             word_errors(u.text.split(), beam(lp).split())
             for u, lp in zip(utts, emissions, strict=True)
         )
         words = sum(len(u.text.split()) for u in utts)
-        results.append({"lm_weight": weight, "token_score": bonus, "wer": round(errors / words, 4)})
+        results.append({"lm_weight": weight, "word_bonus": bonus, "wer": round(errors / words, 4)})
         print(json.dumps(results[-1]), flush=True)
     greedy_errors = sum(
         word_errors(u.text.split(), rec.decode(lp).split())
         for u, lp in zip(utts, emissions, strict=True)
     )
     best = min(results, key=lambda r: r["wer"])
-    payload["extra"].update(lm_weight=best["lm_weight"], token_score=best["token_score"])
+    payload["extra"].update(lm_weight=best["lm_weight"], word_bonus=best["word_bonus"])
     payload["extra"]["tuning"] = {
         "dev_clips": len(utts),
         "greedy_wer": round(greedy_errors / sum(len(u.text.split()) for u in utts), 4),

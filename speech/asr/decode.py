@@ -52,7 +52,9 @@ class BeamSearch:
         lm: character n-gram, or None for acoustic scores only.
         beam_size: hypotheses kept per frame.
         lm_weight: weight of the LM log-probability per character.
-        token_score: bonus per emitted character (balances the LM's pull towards short output).
+        word_bonus: score added at each word boundary (flashlight's ``sil_score``; its
+            ``word_score`` does nothing without a lexicon); balances the LM's pull towards
+            fewer, longer words.
     """
 
     def __init__(
@@ -62,7 +64,7 @@ class BeamSearch:
         *,
         beam_size: int = 16,
         lm_weight: float = 0.5,
-        token_score: float = 0.0,
+        word_bonus: float = 0.0,
     ):
         from torchaudio.models.decoder import ctc_decoder
 
@@ -75,7 +77,7 @@ class BeamSearch:
             beam_size_token=min(len(vocab), 12),
             beam_threshold=25.0,
             lm_weight=lm_weight if lm is not None else 0.0,
-            word_score=token_score,
+            sil_score=word_bonus,
             blank_token=BLANK,
             sil_token=SEPARATOR,
         )

@@ -62,7 +62,7 @@ class Recognizer:
         decoder: str = "beam",
         beam_size: int = 16,
         lm_weight: float = 0.5,
-        token_score: float = 0.0,
+        word_bonus: float = 0.0,
         offsets: tuple[float, float] = (0.0, 0.0),
         max_chunk_seconds: float = 20.0,
     ):
@@ -73,7 +73,7 @@ class Recognizer:
         self.vocab = vocab
         self.decoder = decoder
         self.beam = (
-            BeamSearch(vocab, lm, beam_size=beam_size, lm_weight=lm_weight, token_score=token_score)
+            BeamSearch(vocab, lm, beam_size=beam_size, lm_weight=lm_weight, word_bonus=word_bonus)
             if decoder == "beam"
             else None
         )
@@ -89,7 +89,7 @@ class Recognizer:
             "decoder": "beam" if lm is not None else "greedy",
             "beam_size": extra.get("beam_size", 16),
             "lm_weight": extra.get("lm_weight", 0.5),
-            "token_score": extra.get("token_score", 0.0),
+            "word_bonus": extra.get("word_bonus", 0.0),
             "offsets": tuple(extra.get("time_offsets", (0.0, 0.0))),
         }
         settings.update({k: v for k, v in overrides.items() if v is not None})

@@ -34,7 +34,7 @@ class ASRTask:
         spec_augment: :class:`SpecAugment` fields.
         lm_sentences, lm_order: the character LM shipped in the checkpoint, trained on
             sentences from the corpus templates for unseen households.
-        beam_size, lm_weight, token_score: decoder defaults stored with the model.
+        beam_size, lm_weight, word_bonus: decoder defaults stored with the model.
         train_splits: splits to train on.
     """
 
@@ -53,7 +53,7 @@ class ASRTask:
         lm_order: int = 6,
         beam_size: int = 16,
         lm_weight: float = 0.5,
-        token_score: float = 0.0,
+        word_bonus: float = 0.0,
         train_splits: tuple[str, ...] | list[str] = ("train",),
         wake_phrase: str = "hey nova",
         seed: int = 0,
@@ -68,7 +68,7 @@ class ASRTask:
         self.mel_warp = mel_warp
         self.spec_augment = SpecAugment(**(spec_augment or {}))
         self.lm_sentences, self.lm_order = lm_sentences, lm_order
-        self.decoder = {"beam_size": beam_size, "lm_weight": lm_weight, "token_score": token_score}
+        self.decoder = {"beam_size": beam_size, "lm_weight": lm_weight, "word_bonus": word_bonus}
         self.train_splits = tuple(train_splits)
         self.wake_phrase = wake_phrase
         self.seed = seed

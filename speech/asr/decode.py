@@ -126,7 +126,7 @@ def align_words(
     if len(out) != len(words):  # apostrophe-only or dropped characters: fall back to spreading
         return _spread(words, log_probs.shape[0] * frame_seconds)
     t = log_probs.shape[0] * frame_seconds
-    return [
+    placed = [
         WordHyp(
             w,
             max(0.0, s[0].start * frame_seconds + offsets[0]),
@@ -135,6 +135,10 @@ def align_words(
         )
         for w, s in zip(words, out, strict=True)
     ]
+    for a, b in pairwise(placed):  # the offsets can make neighbours overlap: meet halfway
+        if a.end > b.start:
+            a.end = b.start = round((a.end + b.start) / 2, 6)
+    return placed
 
 
 def _spread(words: list[str], seconds: float) -> list[WordHyp]:

@@ -2,6 +2,7 @@
 
     python -m speech.asr transcribe [--model PATH] [--decoder beam|greedy] FILE.wav ...
     python -m speech.asr tune --model PATH --manifest CORPUS/manifest.jsonl [--clips N]
+    python -m speech.asr lm --model PATH [--sentences N] [--order K] [--prune C] [--beam B]
 
 Prints one JSON line per file: ``{"file", "text", "confidence", "words": [{"w", "start",
 "end", "conf"}]}``, plus ``"warnings"`` for audio that was resampled, mixed down, silent or
@@ -9,7 +10,8 @@ clipped, and ``"error"`` for a file that cannot be read (corrupt, missing, not a
 Empty or silent audio gives an empty transcript with confidence 0. Exit status: 0 when
 every file was processed, 1 when some failed, 2 when the model could not be loaded.
 
-``tune`` grid-searches the beam decoder's LM weight and per-character score on the corpus's
+``lm`` rebuilds the checkpoint's character LM (:func:`speech.asr.lm.build_lm`) without
+retraining the acoustic model. ``tune`` grid-searches the beam decoder's LM weight and per-character score on the corpus's
 *dev* requests and writes the best pair into the checkpoint (held-out test data is never used).
 """
 
@@ -78,7 +80,7 @@ def tune(model_path: Path, manifest: Path, clips: int) -> dict:
         beam = BeamSearch(
             rec.vocab,
             ngram,
-            beam_size=payload["extra"].get("beam_size", 16),
+            beam_size=payload["extra"].get("beam_size", 32),
             lm_weight=weight,
             word_bonus=bonus,
         )
@@ -104,6 +106,18 @@ def tune(model_path: Path, manifest: Path, clips: int) -> dict:
     return best
 
 
+def rebuild_lm(model_path: Path, sentences: int, order: int, prune: int, beam: int) -> dict:
+    from speech.asr.lm import build_lm
+    from speech.checkpoint import _atomic_save, read_checkpoint
+
+    payload = read_checkpoint(model_path)
+    lm = build_lm(sentences, order=order, prune=prune)
+    payload["extra"].update(lm=lm.as_dict(), beam_size=beam)
+    payload["extra"]["lm_settings"] = {"sentences": sentences, "order": order, "prune": prune}
+    _atomic_save(payload, model_path)
+    return {"contexts": len(lm.counts), **payload["extra"]["lm_settings"]}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m speech.asr", description="sottovoce recognizer")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -122,7 +136,16 @@ def main(argv: list[str] | None = None) -> None:
     u.add_argument("--model", type=Path, required=True)
     u.add_argument("--manifest", type=Path, required=True)
     u.add_argument("--clips", type=int, default=100)
+    m = sub.add_parser("lm", help="rebuild the checkpoint's character LM")
+    m.add_argument("--model", type=Path, required=True)
+    m.add_argument("--sentences", type=int, default=50000)
+    m.add_argument("--order", type=int, default=8)
+    m.add_argument("--prune", type=int, default=5)
+    m.add_argument("--beam", type=int, default=32)
     args = ap.parse_args(argv)
+    if args.cmd == "lm":
+        print(json.dumps(rebuild_lm(args.model, args.sentences, args.order, args.prune, args.beam)))
+        return
     if args.cmd == "tune":
         print(json.dumps({"best": tune(args.model, args.manifest, args.clips)}))
         return

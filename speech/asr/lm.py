@@ -49,6 +49,14 @@ class CharNgram:
                     counts[",".join(map(str, ids[i - n : i]))][ids[i]] += 1
         return cls(order, {c: dict(v) for c, v in counts.items()}, len(vocab))
 
+    def pruned(self, min_count: int) -> CharNgram:
+        """A copy without the contexts (longer than one token) seen fewer than ``min_count``
+        times; their probabilities back off to the shorter contexts. Shrinks the checkpoint."""
+        keep = {
+            c: t for c, t in self.counts.items() if c.count(",") == 0 or self.totals[c] >= min_count
+        }
+        return CharNgram(self.order, keep, self.vocab_size)
+
     def as_dict(self) -> dict:
         return {"order": self.order, "vocab_size": self.vocab_size, "counts": self.counts}
 
@@ -140,3 +148,16 @@ def lm_texts(n: int, *, seed: int, wake_phrase: str = "hey nova") -> list[str]:
             if rng.random() < 0.3:
                 texts.append(gen.ordinary())
     return texts[:n]
+
+
+def build_lm(
+    sentences: int, *, order: int, prune: int, seed: int = 0, wake_phrase: str = "hey nova"
+) -> CharNgram:
+    """The recognizer's LM: ``sentences`` template sentences (:func:`lm_texts`), an
+    ``order``-gram, contexts seen fewer than ``prune`` times dropped."""
+    from speech.asr.vocab import CharVocab
+
+    lm = CharNgram.train(
+        lm_texts(sentences, seed=seed, wake_phrase=wake_phrase), CharVocab(), order
+    )
+    return lm.pruned(prune) if prune > 1 else lm

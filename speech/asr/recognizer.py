@@ -60,7 +60,7 @@ class Recognizer:
         *,
         lm: CharNgram | None = None,
         decoder: str = "beam",
-        beam_size: int = 16,
+        beam_size: int = 32,
         lm_weight: float = 0.5,
         word_bonus: float = 0.0,
         offsets: tuple[float, float] = (0.0, 0.0),
@@ -87,7 +87,7 @@ class Recognizer:
         lm = CharNgram.from_dict(extra["lm"]) if extra.get("lm") else None
         settings = {
             "decoder": "beam" if lm is not None else "greedy",
-            "beam_size": extra.get("beam_size", 16),
+            "beam_size": extra.get("beam_size", 32),
             "lm_weight": extra.get("lm_weight", 0.5),
             "word_bonus": extra.get("word_bonus", 0.0),
             "offsets": tuple(extra.get("time_offsets", (0.0, 0.0))),

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from speech.asr.decode import align_words, greedy
-from speech.asr.lm import CharNgram, lm_texts
+from speech.asr.lm import CharNgram, build_lm
 from speech.asr.model import ConformerCTC
 from speech.asr.vocab import CharVocab
 from speech.data.align import word_errors
@@ -32,8 +32,8 @@ class ASRTask:
         batch_seconds: audio per batch (length-bucketed).
         mel_warp: training-time vocal-tract-length perturbation (see :func:`mel_warp`).
         spec_augment: :class:`SpecAugment` fields.
-        lm_sentences, lm_order: the character LM shipped in the checkpoint, trained on
-            sentences from the corpus templates for unseen households.
+        lm_sentences, lm_order, lm_prune: the character LM shipped in the checkpoint, trained
+            on sentences from the corpus templates for unseen households (see :func:`build_lm`).
         beam_size, lm_weight, word_bonus: decoder defaults stored with the model.
         train_splits: splits to train on.
     """
@@ -49,9 +49,10 @@ class ASRTask:
         batch_seconds: float = 160.0,
         mel_warp: float = 0.12,
         spec_augment: dict[str, Any] | None = None,
-        lm_sentences: int = 20000,
-        lm_order: int = 6,
-        beam_size: int = 16,
+        lm_sentences: int = 50000,
+        lm_order: int = 8,
+        lm_prune: int = 5,
+        beam_size: int = 32,
         lm_weight: float = 0.5,
         word_bonus: float = 0.0,
         train_splits: tuple[str, ...] | list[str] = ("train",),
@@ -67,7 +68,7 @@ class ASRTask:
         self.max_seconds, self.batch_seconds = max_seconds, batch_seconds
         self.mel_warp = mel_warp
         self.spec_augment = SpecAugment(**(spec_augment or {}))
-        self.lm_sentences, self.lm_order = lm_sentences, lm_order
+        self.lm_sentences, self.lm_order, self.lm_prune = lm_sentences, lm_order, lm_prune
         self.decoder = {"beam_size": beam_size, "lm_weight": lm_weight, "word_bonus": word_bonus}
         self.train_splits = tuple(train_splits)
         self.wake_phrase = wake_phrase
@@ -192,10 +193,12 @@ class ASRTask:
 
     def language_model(self) -> CharNgram:
         if self._lm is None:
-            self._lm = CharNgram.train(
-                lm_texts(self.lm_sentences, seed=self.seed, wake_phrase=self.wake_phrase),
-                self.vocab,
+            self._lm = build_lm(
+                self.lm_sentences,
                 order=self.lm_order,
+                prune=self.lm_prune,
+                seed=self.seed,
+                wake_phrase=self.wake_phrase,
             )
         return self._lm
 

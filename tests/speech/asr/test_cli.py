@@ -75,3 +75,18 @@ def test_missing_or_wrong_checkpoint(tmp_path, capsys):
     (tmp_path / "bad.pt").write_bytes(b"garbage")
     code, _, err = _run(capsys, "transcribe", "--model", str(tmp_path / "bad.pt"), "a.wav")
     assert code == 2 and "not a readable checkpoint" in err
+
+
+def test_lm_and_tune_rewrite_the_checkpoint(ckpt, tiny_corpus, capsys):
+    from speech.checkpoint import read_checkpoint
+
+    main(["lm", "--model", str(ckpt), "--sentences", "100", "--order", "4", "--prune", "2"])
+    extra = read_checkpoint(ckpt)["extra"]
+    assert extra["lm_settings"] == {"sentences": 100, "order": 4, "prune": 2}
+    assert extra["lm"]["order"] == 4 and extra["beam_size"] == 32
+    out, _ = tiny_corpus
+    main(["tune", "--model", str(ckpt), "--manifest", str(out / "manifest.jsonl"), "--clips", "2"])
+    best = json.loads(capsys.readouterr().out.splitlines()[-1])["best"]
+    extra = read_checkpoint(ckpt)["extra"]
+    assert (extra["lm_weight"], extra["word_bonus"]) == (best["lm_weight"], best["word_bonus"])
+    assert len(extra["tuning"]["grid"]) == 16 and extra["tuning"]["dev_clips"] >= 1

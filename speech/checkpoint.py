@@ -49,10 +49,11 @@ def save_checkpoint(
         "extra": extra or {},
         "metrics": metrics or {},
     }
-    return _atomic_save(payload, path)
+    return write_checkpoint(payload, path)
 
 
-def _atomic_save(payload: dict[str, Any], path: Path) -> Path:
+def write_checkpoint(payload: dict[str, Any], path: Path) -> Path:
+    """Write a checkpoint payload (as :func:`read_checkpoint` returns it) atomically."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
     try:
@@ -111,4 +112,4 @@ def half_precision_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     }
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    return _atomic_save(payload, dst)
+    return write_checkpoint(payload, dst)

@@ -63,7 +63,7 @@ def tune(model_path: Path, manifest: Path, clips: int) -> dict:
     from speech.asr.evaluate import select_clips
     from speech.asr.lm import CharNgram
     from speech.asr.recognizer import Recognizer
-    from speech.checkpoint import _atomic_save, read_checkpoint
+    from speech.checkpoint import read_checkpoint, write_checkpoint
     from speech.data.align import word_errors
     from speech.data.manifest import audio_path, read_manifest
 
@@ -102,19 +102,19 @@ def tune(model_path: Path, manifest: Path, clips: int) -> dict:
         "greedy_wer": round(greedy_errors / sum(len(u.text.split()) for u in utts), 4),
         "grid": results,
     }
-    _atomic_save(payload, model_path)
+    write_checkpoint(payload, model_path)
     return best
 
 
 def rebuild_lm(model_path: Path, sentences: int, order: int, prune: int, beam: int) -> dict:
     from speech.asr.lm import build_lm
-    from speech.checkpoint import _atomic_save, read_checkpoint
+    from speech.checkpoint import read_checkpoint, write_checkpoint
 
     payload = read_checkpoint(model_path)
     lm = build_lm(sentences, order=order, prune=prune)
     payload["extra"].update(lm=lm.as_dict(), beam_size=beam)
     payload["extra"]["lm_settings"] = {"sentences": sentences, "order": order, "prune": prune}
-    _atomic_save(payload, model_path)
+    write_checkpoint(payload, model_path)
     return {"contexts": len(lm.counts), **payload["extra"]["lm_settings"]}
 
 

@@ -62,7 +62,7 @@ class BeamSearch:
         vocab: CharVocab,
         lm: CharNgram | None = None,
         *,
-        beam_size: int = 16,
+        beam_size: int = 32,
         lm_weight: float = 0.5,
         word_bonus: float = 0.0,
     ):

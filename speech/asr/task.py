@@ -17,7 +17,7 @@ from speech.asr.model import ConformerCTC
 from speech.asr.vocab import CharVocab
 from speech.data.align import word_errors
 from speech.data.dataset import Batch, ManifestDataset, make_loader
-from speech.data.features import FeatureConfig, SpecAugment, mel_warp
+from speech.data.features import FeatureConfig, SpecAugment, fit_input_normalisation, mel_warp
 
 
 class ASRTask:
@@ -86,23 +86,18 @@ class ASRTask:
         return ConformerCTC(**args)
 
     def datasets(self) -> tuple[ManifestDataset, ManifestDataset]:
-        train = [
-            ManifestDataset(
-                self.manifest,
-                split=s,
-                kinds=self.kinds,
-                tokenize=self.vocab.encode,
-                max_duration=self.max_seconds,
-            )
-            for s in self.train_splits
-        ]
-        for extra in train[1:]:
-            train[0].utterances += extra.utterances
+        train = ManifestDataset(
+            self.manifest,
+            split=self.train_splits,
+            kinds=self.kinds,
+            tokenize=self.vocab.encode,
+            max_duration=self.max_seconds,
+        )
         dev = ManifestDataset(
             self.manifest, split="dev", kinds=("request",), tokenize=self.vocab.encode
         )
         self._words = {u.id: u.words for u in dev.utterances}
-        return train[0], dev
+        return train, dev
 
     def loaders(self, *, ddp: bool, num_workers: int):
         train, dev = self.datasets()
@@ -116,21 +111,9 @@ class ASRTask:
             make_loader(dev, shuffle=False, ddp=False, **kw),
         )
 
-    @torch.no_grad()
     def init_model(self, model: ConformerCTC, loader, batches: int = 20) -> None:
         """Set the input normalisation from training features."""
-        device = model.feature_mean.device
-        self.frontend.to(device)
-        feats = []
-        for i, batch in enumerate(loader):
-            if i >= batches:
-                break
-            f = self.frontend(batch.waves.to(device))
-            n = self.frontend.lengths_to_frames(batch.wave_lengths.to(device))
-            feats += [f[b, : n[b]] for b in range(len(n))]
-        allf = torch.cat(feats)
-        model.feature_mean.copy_(allf.mean(0))
-        model.feature_std.copy_(allf.std(0).clamp(min=1e-3))
+        fit_input_normalisation(model, self.frontend, loader, batches)
 
     # --- one step -------------------------------------------------------------------------
     def forward(self, model: nn.Module, batch: Batch, *, train: bool):

@@ -98,7 +98,7 @@ class ManifestDataset(Dataset[Example]):
 
     Args:
         manifest_path: the JSON Lines manifest; audio paths are relative to it.
-        split: keep only this split (``"train"``, ``"dev"``, ``"test"``).
+        split: keep only this split (``"train"``, ``"dev"``, ``"test"``), or these splits.
         kinds: keep only these kinds (``"wake"``, ``"command"``, ...).
         speakers: keep only these speakers.
         label_fn: utterance -> class index; without it every label is -1.
@@ -116,7 +116,7 @@ class ManifestDataset(Dataset[Example]):
         self,
         manifest_path: str | os.PathLike,
         *,
-        split: str | None = None,
+        split: str | Iterable[str] | None = None,
         kinds: str | Iterable[str] | None = None,
         speakers: str | Iterable[str] | None = None,
         label_fn: Callable[[Utterance], int] | None = None,
@@ -132,12 +132,13 @@ class ManifestDataset(Dataset[Example]):
         if crop_seconds is not None and crop_seconds <= 0:
             raise ValueError(f"crop_seconds must be positive, got {crop_seconds}")
         self.manifest_path = Path(manifest_path)
+        split_set = _as_set("splits", split)
         kind_set = _as_set("kinds", kinds)
         speaker_set = _as_set("speakers", speakers)
         self.utterances = [
             u
             for u in read_manifest(self.manifest_path)
-            if (split is None or u.split == split)
+            if (split_set is None or u.split in split_set)
             and (kind_set is None or u.kind in kind_set)
             and (speaker_set is None or u.speaker in speaker_set)
             and (max_duration is None or u.duration <= max_duration)

@@ -296,3 +296,21 @@ def mel_warp(feats: Tensor, factors: Tensor) -> Tensor:
     w = (pos - lo)[:, None, :]
     take = lambda idx: torch.gather(feats, 2, idx[:, None, :].expand(-1, feats.shape[1], -1))  # noqa: E731
     return take(lo) * (1 - w) + take(hi) * w
+
+
+@torch.no_grad()
+def fit_input_normalisation(model: nn.Module, frontend: LogMel, loader, batches: int = 20) -> None:
+    """Set ``model.feature_mean`` / ``feature_std`` from the valid frames of ``batches``
+    batches of ``loader`` (a model's input normalisation, fixed before training)."""
+    device = model.feature_mean.device
+    frontend.to(device)
+    feats = []
+    for i, batch in enumerate(loader):
+        if i >= batches:
+            break
+        f = frontend(batch.waves.to(device))
+        n = frontend.lengths_to_frames(batch.wave_lengths.to(device))
+        feats += [f[b, : n[b]] for b in range(len(n))]
+    allf = torch.cat(feats)
+    model.feature_mean.copy_(allf.mean(0))
+    model.feature_std.copy_(allf.std(0).clamp(min=1e-3))

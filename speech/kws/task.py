@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from speech.data.dataset import Batch, make_loader
-from speech.data.features import FeatureConfig, SpecAugment, mel_warp
+from speech.data.features import FeatureConfig, SpecAugment, fit_input_normalisation, mel_warp
 from speech.kws.data import KWSClips, frame_targets
 from speech.kws.model import KWSModel
 from speech.kws.stream import smooth
@@ -103,21 +103,9 @@ class KWSTask:
             make_loader(dev, shuffle=False, ddp=False, **kw),
         )
 
-    @torch.no_grad()
     def init_model(self, model: KWSModel, loader, batches: int = 20) -> None:
         """Set the input normalisation from training features."""
-        device = model.feature_mean.device
-        self.frontend.to(device)
-        feats = []
-        for i, batch in enumerate(loader):
-            if i >= batches:
-                break
-            f = self.frontend(batch.waves.to(device))
-            n = self.frontend.lengths_to_frames(batch.wave_lengths.to(device))
-            feats += [f[b, : n[b]] for b in range(len(n))]
-        allf = torch.cat(feats)
-        model.feature_mean.copy_(allf.mean(0))
-        model.feature_std.copy_(allf.std(0).clamp(min=1e-3))
+        fit_input_normalisation(model, self.frontend, loader, batches)
 
     # --- one step -------------------------------------------------------------------------
     def _logits(self, model: nn.Module, batch: Batch, train: bool):

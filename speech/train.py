@@ -5,6 +5,7 @@
     torchrun --nproc_per_node=2 -m speech.train trainer=ddp  # DDP (gloo on CPU, nccl on GPU)
     python -m speech.train +experiment=hey_jarvis            # a named experiment
     python -m speech.train trainer.resume=true               # continue from outputs/.../last.pt
+    python -m speech.train trainer.init_from=models/x.pt     # fine-tune a checkpoint
 
 The corpus named by ``data`` is built first if needed (instantly reused when it exists).
 Outputs: ``<out_dir>/best.pt`` (the inference checkpoint), ``last.pt`` (resumable state),
@@ -29,7 +30,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from speech.checkpoint import save_checkpoint
+from speech.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class TrainerConfig:
         threads: CPU threads for torch (0 = leave torch's default).
         num_workers: DataLoader worker processes.
         resume: continue from ``last.pt`` in the output folder when it exists.
+        init_from: start from this checkpoint's weights (fine-tuning: a new optimizer and
+            schedule, the checkpoint's input normalisation); ignored when resuming.
     """
 
     device: str = "auto"
@@ -59,6 +62,7 @@ class TrainerConfig:
     threads: int = 0
     num_workers: int = 0
     resume: bool = False
+    init_from: str | None = None
     progress: bool = True
     seed: int = 0
 
@@ -127,6 +131,10 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
         )
         if main:
             log.info("resumed from %s at epoch %d", last, start_epoch)
+    elif cfg.init_from:
+        init_weights(model, cfg.init_from)
+        if main:
+            log.info("fine-tuning from %s", cfg.init_from)
     elif hasattr(task, "init_model"):
         task.init_model(model, train_loader)
     if world > 1:
@@ -221,6 +229,18 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
     return best or {}
 
 
+def init_weights(model: nn.Module, path: str | os.PathLike) -> None:
+    """Load a checkpoint's weights into ``model``, which must have the same shape."""
+    payload = read_checkpoint(path)
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{path}: its weights do not fit this model ({exc}); "
+            "fine-tune with the model preset the checkpoint was trained with"
+        ) from exc
+
+
 def model_arguments(model_cfg) -> dict[str, Any]:
     """A model config group's constructor arguments (its ``_target_`` dropped: the task builds it)."""
     from omegaconf import OmegaConf
@@ -249,6 +269,8 @@ def _main() -> None:
             cfg.task, manifest=corpus / "manifest.jsonl", model=model_args, _convert_="all"
         )
         trainer = instantiate(cfg.trainer)
+        if trainer.init_from:
+            trainer.init_from = to_absolute_path(trainer.init_from)
         out = Path(to_absolute_path(cfg.out_dir))
         best = fit(task, trainer, out)
         if _dist()[0] == 0:

@@ -11,8 +11,10 @@ Empty or silent audio gives an empty transcript with confidence 0. Exit status: 
 every file was processed, 1 when some failed, 2 when the model could not be loaded.
 
 ``lm`` rebuilds the checkpoint's character LM (:func:`speech.asr.lm.build_lm`) without
-retraining the acoustic model. ``tune`` grid-searches the beam decoder's LM weight and per-character score on the corpus's
-*dev* requests and writes the best pair into the checkpoint (held-out test data is never used).
+retraining the acoustic model. ``tune`` grid-searches the beam decoder's LM weight and word
+bonus on the corpus's *dev* requests, re-measures the word-time offsets there
+(:func:`speech.asr.decode.time_offsets`), and writes both into the checkpoint (held-out test
+data is never used).
 """
 
 from __future__ import annotations
@@ -56,10 +58,11 @@ def transcribe_files(files: list[str], model_path: Path, decoder: str | None) ->
 
 
 def tune(model_path: Path, manifest: Path, clips: int) -> dict:
-    """Pick ``lm_weight`` and ``word_bonus`` by dev WER; store them in the checkpoint."""
+    """Pick ``lm_weight`` and ``word_bonus`` by dev WER and measure the word-time offsets on
+    dev; store them in the checkpoint."""
     import itertools
 
-    from speech.asr.decode import BeamSearch
+    from speech.asr.decode import BeamSearch, align_words, time_offsets
     from speech.asr.evaluate import select_clips
     from speech.asr.lm import CharNgram
     from speech.asr.recognizer import Recognizer
@@ -96,7 +99,15 @@ def tune(model_path: Path, manifest: Path, clips: int) -> dict:
         for u, lp in zip(utts, emissions, strict=True)
     )
     best = min(results, key=lambda r: r["wer"])
-    payload["extra"].update(lm_weight=best["lm_weight"], word_bonus=best["word_bonus"])
+    fs = rec.model.frame_seconds
+    offsets = time_offsets(
+        (align_words(lp, u.text, rec.vocab, frame_seconds=fs), u.words)
+        for u, lp in zip(utts, emissions, strict=True)
+    )
+    best["time_offsets"] = [round(x, 4) for x in offsets]
+    payload["extra"].update(
+        lm_weight=best["lm_weight"], word_bonus=best["word_bonus"], time_offsets=list(offsets)
+    )
     payload["extra"]["tuning"] = {
         "dev_clips": len(utts),
         "greedy_wer": round(greedy_errors / sum(len(u.text.split()) for u in utts), 4),

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
+import numpy as np
 import torch
 import torchaudio.functional as AF
 from torch import Tensor
@@ -96,7 +97,7 @@ def align_words(
     vocab: CharVocab,
     *,
     frame_seconds: float,
-    offsets: tuple[float, float] = (0.0, 0.0),
+    offsets: tuple[float, ...] = (0.0, 0.0),
 ) -> list[WordHyp]:
     """Start, end and confidence of every word of ``text`` in one utterance.
 
@@ -104,7 +105,10 @@ def align_words(
         log_probs: (T, V) of the utterance.
         text: the transcript to place (a hypothesis or a reference).
         frame_seconds: duration of one output frame.
-        offsets: seconds added to every start and end (the model's measured bias).
+        offsets: seconds added to word times, the model's measured bias (see
+            :func:`time_offsets`): ``(start, end)`` for every word, or ``(start, end,
+            first start, last end)`` where the utterance's first word starts and its last
+            word ends (next to silence, where CTC places letters differently).
     """
     words = text.split()
     ids = vocab.encode(text)
@@ -126,19 +130,44 @@ def align_words(
     if len(out) != len(words):  # apostrophe-only or dropped characters: fall back to spreading
         return _spread(words, log_probs.shape[0] * frame_seconds)
     t = log_probs.shape[0] * frame_seconds
+    start_off, end_off = offsets[0], offsets[1]
+    first_off, last_off = (offsets[2], offsets[3]) if len(offsets) == 4 else offsets[:2]
+    last = len(words) - 1
     placed = [
         WordHyp(
             w,
-            max(0.0, s[0].start * frame_seconds + offsets[0]),
-            min(t, s[-1].end * frame_seconds + offsets[1]),
+            max(0.0, s[0].start * frame_seconds + (first_off if i == 0 else start_off)),
+            min(t, s[-1].end * frame_seconds + (last_off if i == last else end_off)),
             float(min(x.score for x in s)),
         )
-        for w, s in zip(words, out, strict=True)
+        for i, (w, s) in enumerate(zip(words, out, strict=True))
     ]
     for a, b in pairwise(placed):  # the offsets can make neighbours overlap: meet halfway
         if a.end > b.start:
             a.end = b.start = round((a.end + b.start) / 2, 6)
     return placed
+
+
+def time_offsets(pairs) -> tuple[float, float, float, float]:
+    """The ``offsets`` for :func:`align_words` that cancel a model's median timing bias.
+
+    Args:
+        pairs: (words placed with zero offsets, reference words) per utterance; utterances
+            whose word counts differ are skipped.
+
+    Returns:
+        minus the median bias of (starts, ends, first starts, last ends), in seconds.
+    """
+    starts, ends, firsts, lasts = [], [], [], []
+    for placed, truth in pairs:
+        if not placed or len(placed) != len(truth):
+            continue
+        firsts.append(placed[0].start - truth[0].start)
+        lasts.append(placed[-1].end - truth[-1].end)
+        starts += [p.start - r.start for p, r in zip(placed[1:], truth[1:], strict=True)]
+        ends += [p.end - r.end for p, r in zip(placed[:-1], truth[:-1], strict=True)]
+    med = lambda v: -float(np.median(v)) if v else 0.0  # noqa: E731
+    return (med(starts), med(ends), med(firsts or starts), med(lasts or ends))
 
 
 def _spread(words: list[str], seconds: float) -> list[WordHyp]:

@@ -11,13 +11,33 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from speech.asr.decode import align_words, greedy
+from speech.asr.decode import align_words, greedy, time_offsets
 from speech.asr.lm import CharNgram, build_lm
 from speech.asr.model import ConformerCTC
 from speech.asr.vocab import CharVocab
 from speech.data.align import word_errors
 from speech.data.dataset import Batch, ManifestDataset, make_loader
 from speech.data.features import FeatureConfig, SpecAugment, fit_input_normalisation, mel_warp
+
+OFFSET_NAMES = ("start_offset", "end_offset", "first_start_offset", "last_end_offset")
+
+
+def silence_frames(
+    words, n_frames: int, frame_seconds: float, valid: int, margin: float
+) -> torch.Tensor:
+    """(n_frames,) bool: valid output frames farther than ``margin`` seconds from every word.
+
+    Clips without word times get no silent frames (nothing is assumed about them).
+    """
+    silent = torch.zeros(n_frames, dtype=torch.bool)
+    if not words:
+        return silent
+    silent[:valid] = True
+    for w in words:
+        a = max(0, int((w.start - margin) / frame_seconds))
+        b = min(valid, int(np.ceil((w.end + margin) / frame_seconds)))
+        silent[a:b] = False
+    return silent
 
 
 class ASRTask:
@@ -36,6 +56,14 @@ class ASRTask:
             on sentences from the corpus templates for unseen households (see :func:`build_lm`).
         beam_size, lm_weight, word_bonus: decoder defaults stored with the model.
         train_splits: splits to train on.
+        silence_weight: weight of the silence term added to the CTC loss: output frames
+            more than ``silence_margin`` seconds from every reference word are pushed to emit
+            only blank or the word separator (``-log(p_blank + p_sep)`` summed over them).
+            Plain CTC is free to place letters anywhere; without this term the model learns
+            to emit the first letters of an utterance in its leading silence, which puts the
+            first word's start 0.2 s early (measured on dev; see docs/DESIGN.md).
+        silence_margin: seconds around each reference word left to plain CTC (the corpus's
+            word times are exact for festival voices, about 17 ms off for aligned ones).
     """
 
     def __init__(
@@ -56,6 +84,9 @@ class ASRTask:
         lm_weight: float = 0.5,
         word_bonus: float = 0.0,
         train_splits: tuple[str, ...] | list[str] = ("train",),
+        restrict_to_words: bool = True,
+        silence_weight: float = 0.0,
+        silence_margin: float = 0.06,
         wake_phrase: str = "hey nova",
         seed: int = 0,
         name: str = "asr",
@@ -71,6 +102,10 @@ class ASRTask:
         self.lm_sentences, self.lm_order, self.lm_prune = lm_sentences, lm_order, lm_prune
         self.decoder = {"beam_size": beam_size, "lm_weight": lm_weight, "word_bonus": word_bonus}
         self.train_splits = tuple(train_splits)
+        if silence_weight < 0 or silence_margin < 0:
+            raise ValueError("silence_weight and silence_margin must be >= 0")
+        self.silence_weight, self.silence_margin = silence_weight, silence_margin
+        self.restrict_to_words = restrict_to_words
         self.wake_phrase = wake_phrase
         self.seed = seed
         self.vocab = CharVocab()
@@ -96,7 +131,7 @@ class ASRTask:
         dev = ManifestDataset(
             self.manifest, split="dev", kinds=("request",), tokenize=self.vocab.encode
         )
-        self._words = {u.id: u.words for u in dev.utterances}
+        self._words = {u.id: u.words for u in (*train.utterances, *dev.utterances)}
         return train, dev
 
     def loaders(self, *, ddp: bool, num_workers: int):
@@ -132,8 +167,29 @@ class ASRTask:
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         log_probs, out_len = self.forward(model, batch, train=True)
+        log_probs = log_probs.float()
+        mask = None
+        if self.restrict_to_words or self.silence_weight > 0:
+            frame = model.module.frame_seconds if hasattr(model, "module") else model.frame_seconds
+            mask = torch.stack(
+                [
+                    silence_frames(
+                        self._words.get(uid) or [],
+                        log_probs.shape[1],
+                        frame,
+                        n,
+                        self.silence_margin,
+                    )
+                    for uid, n in zip(batch.ids, out_len.tolist(), strict=True)
+                ]
+            ).to(log_probs.device)
+        ctc_in = log_probs
+        if self.restrict_to_words:
+            letters = torch.ones(log_probs.shape[-1], dtype=torch.bool, device=log_probs.device)
+            letters[[0, self.vocab.separator]] = False
+            ctc_in = log_probs.masked_fill(mask[..., None] & letters, float("-inf"))
         loss = F.ctc_loss(
-            log_probs.float().transpose(0, 1),
+            ctc_in.transpose(0, 1),
             batch.targets,
             out_len,
             batch.target_lengths,
@@ -141,14 +197,19 @@ class ASRTask:
             reduction="sum",
             zero_infinity=True,
         ) / max(1, len(batch.ids))
-        return loss, {}
+        if self.silence_weight == 0:
+            return loss, {}
+        speechless = torch.logsumexp(log_probs[..., [0, self.vocab.separator]], dim=-1)
+        silence = -(speechless * mask).sum() / max(1, len(batch.ids))
+        return loss + self.silence_weight * silence, {"silence": silence.item()}
 
     @torch.no_grad()
     def validate(self, model: nn.Module, loader, device) -> dict[str, float]:
-        """Greedy WER/CER on dev requests, and the mean signed bias of word starts and ends
-        when the reference is force-aligned (stored as the inference-time offsets)."""
+        """Greedy WER/CER on dev requests, and the word-time offsets that cancel the model's
+        median bias when the reference is force-aligned (stored for inference), with the
+        mean boundary error left after them."""
         errors = words = char_errors = chars = 0
-        bias_start, bias_end = [], []
+        aligned = []  # (log-probs, reference text, reference words)
         for batch in loader:
             batch = batch.to(device)
             log_probs, out_len = self.forward(model, batch, train=False)
@@ -160,18 +221,27 @@ class ASRTask:
                 words += len(ref.split())
                 char_errors += word_errors(list(ref), list(hyp))
                 chars += len(ref)
-                truth = self._words.get(uid) or []
-                placed = align_words(lp, ref, self.vocab, frame_seconds=model.frame_seconds)
-                if len(truth) == len(placed):
-                    bias_start += [p.start - t.start for p, t in zip(placed, truth, strict=True)]
-                    bias_end += [p.end - t.end for p, t in zip(placed, truth, strict=True)]
+                if self._words.get(uid):
+                    aligned.append((lp, ref, self._words[uid]))
+        fs = model.frame_seconds
+        offsets = time_offsets(
+            (align_words(lp, ref, self.vocab, frame_seconds=fs), truth)
+            for lp, ref, truth in aligned
+        )
+        spread = []
+        for lp, ref, truth in aligned:
+            placed = align_words(lp, ref, self.vocab, frame_seconds=fs, offsets=offsets)
+            if len(placed) == len(truth):
+                for p, t in zip(placed, truth, strict=True):
+                    spread += [abs(p.start - t.start), abs(p.end - t.end)]
         wer = errors / max(1, words)
         return {
             "score": 1 - wer,
             "wer": wer,
             "cer": char_errors / max(1, chars),
-            "start_bias": float(np.median(bias_start)) if bias_start else 0.0,
-            "end_bias": float(np.median(bias_end)) if bias_end else 0.0,
+            **dict(zip(OFFSET_NAMES, offsets, strict=True)),
+            # mean word-boundary error left once the offsets are applied
+            "boundary_ms": 1000 * float(np.mean(spread)) if spread else 0.0,
         }
 
     def language_model(self) -> CharNgram:
@@ -193,7 +263,7 @@ class ASRTask:
             "vocab": list(self.vocab.tokens),
             "extra": {
                 "lm": self.language_model().as_dict() if self.lm_sentences else None,
-                "time_offsets": [-metrics.get("start_bias", 0.0), -metrics.get("end_bias", 0.0)],
+                "time_offsets": [metrics.get(k, 0.0) for k in OFFSET_NAMES],
                 **self.decoder,
             },
         }

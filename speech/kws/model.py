@@ -27,6 +27,7 @@ class KWSConfig:
     kernel: int = 5
     dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)
     dropout: float = 0.1
+    ctc_vocab: int = 0
 
     @property
     def receptive_field(self) -> int:
@@ -79,6 +80,9 @@ class KWSModel(nn.Module):
     """Log-mel frames (B, T, n_mels) -> wake logits (B, T).
 
     ``feature_mean``/``feature_std`` (buffers, set from training data) normalise the input.
+    With ``ctc_vocab > 0`` a second, training-only head reads the same causal features and
+    predicts characters (CTC over every transcribed clip): it makes the network learn what
+    was said, not only who said the phrase. Streaming, ONNX export and ``forward`` ignore it.
     """
 
     def __init__(
@@ -88,9 +92,10 @@ class KWSModel(nn.Module):
         kernel: int = 5,
         dilations: tuple[int, ...] | list[int] = (1, 2, 4, 8, 1, 2, 4, 8),
         dropout: float = 0.1,
+        ctc_vocab: int = 0,
     ):
         super().__init__()
-        self.config = KWSConfig(n_mels, channels, kernel, tuple(dilations), dropout)
+        self.config = KWSConfig(n_mels, channels, kernel, tuple(dilations), dropout, ctc_vocab)
         self.register_buffer("feature_mean", torch.zeros(n_mels))
         self.register_buffer("feature_std", torch.ones(n_mels))
         self.inp = nn.Conv1d(n_mels, channels, 1)
@@ -99,6 +104,7 @@ class KWSModel(nn.Module):
         )
         self.out_norm = ChannelNorm(channels)
         self.head = nn.Conv1d(channels, 1, 1)
+        self.ctc_head = nn.Conv1d(channels, ctc_vocab, 1) if ctc_vocab else None
 
     @classmethod
     def from_preset(cls, name: str, n_mels: int = 40) -> KWSModel:
@@ -112,12 +118,20 @@ class KWSModel(nn.Module):
     def _out(self, x: Tensor) -> Tensor:
         return self.head(F.relu(self.out_norm(x)))[:, 0]
 
-    def forward(self, feats: Tensor) -> Tensor:
-        """feats: (B, T, n_mels) -> logits (B, T); output t sees frames <= t only."""
+    def forward(self, feats: Tensor, with_ctc: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+        """feats: (B, T, n_mels) -> logits (B, T); output t sees frames <= t only.
+
+        With ``with_ctc`` (training): also the CTC log-probabilities (B, T, ctc_vocab).
+        """
         x = self._in(feats)
         for block in self.blocks:
             x = block(x)
-        return self._out(x)
+        if not with_ctc:
+            return self._out(x)
+        if self.ctc_head is None:
+            raise ValueError("this model has no CTC head (built with ctc_vocab=0)")
+        h = F.relu(self.out_norm(x))
+        return self.head(h)[:, 0], self.ctc_head(h).transpose(1, 2).log_softmax(-1)
 
     def initial_state(self, batch: int = 1, device: torch.device | str = "cpu") -> list[Tensor]:
         c = self.config.channels
@@ -133,7 +147,8 @@ class KWSModel(nn.Module):
         return self._out(x)[:, 0], new_state
 
     def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+        """Parameters used at inference (the training-only CTC head is not counted)."""
+        return sum(p.numel() for n, p in self.named_parameters() if not n.startswith("ctc_head"))
 
     def macs_per_frame(self) -> int:
         """Multiply-accumulates for one output frame in streaming mode."""

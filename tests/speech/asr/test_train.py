@@ -5,14 +5,18 @@ from __future__ import annotations
 from itertools import pairwise
 
 import numpy as np
+import pytest
 import torch
 
-from speech.asr.decode import BeamSearch, align_words, greedy
+from speech.asr.decode import BeamSearch, align_words, greedy, time_offsets
 from speech.asr.lm import CharNgram
 from speech.asr.recognizer import Recognizer, chunks
-from speech.asr.task import ASRTask
+from speech.asr.task import ASRTask, silence_frames
 from speech.asr.vocab import CharVocab
-from speech.train import TrainerConfig, fit
+from speech.checkpoint import CheckpointError
+from speech.data.dataset import make_loader
+from speech.data.manifest import Word
+from speech.train import TrainerConfig, fit, init_weights
 
 SMALL = {"d_model": 32, "n_layers": 2, "n_heads": 2, "subsample_channels": 8}
 
@@ -66,7 +70,7 @@ def test_fit_and_transcribe(tiny_corpus, tmp_path):
     )
     cfg = TrainerConfig(max_epochs=1, patience=5, warmup_steps=2, progress=False, num_workers=0)
     best = fit(task, cfg, tmp_path)
-    assert best["cer"] >= 0.0 and "start_bias" in best
+    assert best["cer"] >= 0.0 and "first_start_offset" in best
     rec = Recognizer.load(tmp_path / "best.pt")
     assert rec.decoder == "beam"
     wave = np.random.default_rng(0).standard_normal(16000 * 45).astype(np.float32) * 0.05
@@ -81,6 +85,44 @@ def test_fit_and_transcribe(tiny_corpus, tmp_path):
         "words": [],
     }
     assert Recognizer.load(tmp_path / "best.pt", decoder="greedy").beam is None
+
+    # fine-tuning starts from the checkpoint's weights, normalisation included
+    model = task.build_model()
+    init_weights(model, tmp_path / "best.pt")
+    for k, v in Recognizer.load(tmp_path / "best.pt").model.state_dict().items():
+        assert torch.equal(model.state_dict()[k], v), k
+    other = ASRTask(out / "manifest.jsonl", model={**SMALL, "d_model": 48}, lm_sentences=0)
+    with pytest.raises(CheckpointError, match="do not fit this model"):
+        init_weights(other.build_model(), tmp_path / "best.pt")
+    cfg.init_from = str(tmp_path / "best.pt")
+    assert fit(task, cfg, tmp_path / "tuned")["wer"] >= 0.0
+
+
+def test_silence_frames_leave_words_and_padding_alone():
+    words = [Word("dim", 0.30, 0.50), Word("lights", 0.50, 0.80)]
+    silent = silence_frames(words, 30, 0.04, valid=25, margin=0.06)
+    assert silent[:6].all() and not silent[6:22].any()  # 0.24 s .. 0.86 s is speech
+    assert silent[22:25].all() and not silent[25:].any()  # padding is not silence
+    assert not silence_frames([], 30, 0.04, valid=25, margin=0.06).any()
+
+
+def test_silence_term_penalises_letters_in_leading_silence(tiny_corpus):
+    out, _ = tiny_corpus
+    task = ASRTask(out / "manifest.jsonl", model=SMALL, features={"n_mels": 40}, lm_sentences=0)
+    train, _ = task.datasets()
+    batch = next(iter(make_loader(train, shuffle=False, max_batch_seconds=10.0, seed=0)))
+    model = task.build_model()
+    _, parts = task.loss(model, batch)
+    assert parts["silence"] > 0
+    plain = ASRTask(
+        out / "manifest.jsonl",
+        model=SMALL,
+        features={"n_mels": 40},
+        lm_sentences=0,
+        silence_weight=0.0,
+    )
+    plain.datasets()
+    assert plain.loss(model, batch)[1] == {}
 
 
 def test_torchrun_ddp_on_cpu_trains_the_recognizer(tiny_corpus, tmp_path):
@@ -102,3 +144,19 @@ def test_torchrun_ddp_on_cpu_trains_the_recognizer(tiny_corpus, tmp_path):
     res = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert Recognizer.load(tmp_path / "best.pt").decoder == "beam"
+
+
+def test_time_offsets_cancel_the_median_bias_at_the_edges_and_inside():
+    vocab = CharVocab()
+    lp = _peaky(vocab, "dim the lights")
+    placed = align_words(lp, "dim the lights", vocab, frame_seconds=0.04)
+    truth = [Word(w.w, w.start + 0.01, w.end - 0.02) for w in placed]
+    truth[0].start += 0.1  # the first word starts later, the last ends later than inside
+    truth[-1].end += 0.05
+    offsets = time_offsets([(placed, truth)] * 3)
+    assert offsets == pytest.approx((0.01, -0.02, 0.11, 0.03))
+    fixed = align_words(lp, "dim the lights", vocab, frame_seconds=0.04, offsets=offsets)
+    for p, t in zip(fixed, truth, strict=True):
+        assert p.start == pytest.approx(t.start) and p.end == pytest.approx(t.end)
+    two = align_words(lp, "dim the lights", vocab, frame_seconds=0.04, offsets=offsets[:2])
+    assert two[0].start == pytest.approx(placed[0].start + 0.01)  # old two-value checkpoints

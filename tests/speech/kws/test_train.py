@@ -8,10 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
+from speech.asr.vocab import CharVocab
 from speech.checkpoint import load_model
 from speech.kws.data import KWSClips, frame_targets
+from speech.kws.model import KWSModel
 from speech.kws.task import KWSTask
 from speech.train import TrainerConfig, fit
 
@@ -50,6 +53,49 @@ def test_crops_keep_the_phrase_end(tiny_corpus):
             assert 0 < ex.label <= len(ex.wave)
         else:
             assert ex.label == -1
+
+
+def test_tokenized_crops_carry_only_whole_words(tiny_corpus):
+    out, _ = tiny_corpus
+    vocab = CharVocab()
+    ds = KWSClips(
+        out / "manifest.jsonl",
+        split="train",
+        wake_phrase="hey nova",
+        max_seconds=1.5,
+        tokenize=vocab.encode,
+    )
+    spelled = 0
+    for i in range(len(ds)):
+        ex, utt = ds[i], ds.utts[i]
+        words = vocab.decode(ex.tokens.tolist()).split()
+        assert len(ex.wave) <= int(1.5 * 16000)
+        if utt.words and utt.duration <= 1.5:  # short clip: nothing cropped
+            assert words == utt.text.split()
+        assert " ".join(words) in utt.text  # a contiguous run of the clip's words
+        spelled += bool(words)
+    assert spelled > len(ds) // 2
+
+
+def test_ctc_head_trains_but_stays_out_of_inference(tiny_corpus, tmp_path):
+    out, _ = tiny_corpus
+    task = KWSTask(
+        out / "manifest.jsonl",
+        model={"channels": 16, "dilations": [1, 2, 4]},
+        batch_seconds=20.0,
+        ctc_weight=0.5,
+    )
+    cfg = TrainerConfig(max_epochs=1, patience=5, warmup_steps=2, progress=False, num_workers=0)
+    fit(task, cfg, tmp_path)
+    model, _ = load_model(tmp_path / "best.pt", task="kws")
+    assert model.ctc_head is not None and model.config.ctc_vocab == len(CharVocab())
+    plain = KWSModel(n_mels=40, channels=16, dilations=[1, 2, 4])
+    assert model.num_parameters() == plain.num_parameters()
+    feats = torch.randn(2, 50, 40)
+    wake, ctc = model(feats, with_ctc=True)
+    assert torch.equal(wake, model(feats)) and ctc.shape == (2, 50, len(CharVocab()))
+    with pytest.raises(ValueError, match="no CTC head"):
+        plain(feats, with_ctc=True)
 
 
 def test_fit_checkpoint_and_resume(tiny_corpus, tmp_path):

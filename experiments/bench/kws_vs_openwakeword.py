@@ -83,6 +83,7 @@ def score_ours(ckpt: Path, positives: list[np.ndarray], streams: list[np.ndarray
         det.push(hop)
     latency_ms = time.perf_counter() - t1  # 1000 frames -> seconds == ms per frame
     return {
+        "onnx_step_ms_per_frame": onnx_step_latency(model, meta),
         "pos": pos,
         "fa": fa,
         "cpu_seconds_per_audio_second": cpu / audio,
@@ -91,6 +92,32 @@ def score_ours(ckpt: Path, positives: list[np.ndarray], streams: list[np.ndarray
         "parameters": model.num_parameters(),
         "macs_per_second": model.macs_per_frame() * SAMPLE_RATE // frontend.hop_length,
     }
+
+
+def onnx_step_latency(model, meta: dict, frames: int = 2000) -> float:
+    """Milliseconds per 10 ms frame of the exported streaming step (``kws_step.onnx``) in
+    onnxruntime on one thread: the network alone, as a device would run it."""
+    import tempfile
+
+    import onnxruntime as ort
+
+    from speech.kws.export import export_onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        step = export_onnx(model, meta, tmp)["step"]
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+        sess = ort.InferenceSession(str(step), opts, providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    states = [s.numpy() for s in model.initial_state(1)]
+    frame = np.random.default_rng(0).standard_normal((1, model.config.n_mels)).astype(np.float32)
+    for _ in range(50):  # warm-up
+        out = sess.run(None, dict(zip(names, [frame, *states], strict=True)))
+    t0 = time.perf_counter()
+    for _ in range(frames):
+        out = sess.run(None, dict(zip(names, [frame, *states], strict=True)))
+        states = out[1:]
+    return (time.perf_counter() - t0) * 1000 / frames
 
 
 def score_oww(positives: list[np.ndarray], streams: list[np.ndarray]) -> dict:
@@ -164,6 +191,7 @@ def main() -> None:
         parameters=ours["parameters"],
         macs_per_second=ours["macs_per_second"],
         latency_ms_per_frame=round(ours["latency_ms_per_frame"], 4),
+        onnx_step_ms_per_frame=round(ours["onnx_step_ms_per_frame"], 4),
         training_clips_per_second_cpu=training_throughput(args.checkpoint.parent),
     )
     report = {
@@ -191,7 +219,8 @@ def main() -> None:
     s = rows["sottovoce"]
     print(
         f"ours/peer CPU time: {report['cpu_ratio_ours_over_peer']:.3f}; ours: {s['parameters']} parameters, "
-        f"{s['macs_per_second'] / 1e6:.1f} M MAC/s, {s['latency_ms_per_frame']:.3f} ms per 10 ms frame, "
+        f"{s['macs_per_second'] / 1e6:.1f} M MAC/s, {s['latency_ms_per_frame']:.3f} ms per 10 ms frame "
+        f"(Python detector; ONNX step alone {s['onnx_step_ms_per_frame']:.3f} ms), "
         f"training {s['training_clips_per_second_cpu']} clips/s on CPU"
     )
 

@@ -79,7 +79,7 @@ def tune(model_path: Path, manifest: Path, clips: int) -> dict:
     utts = select_clips(utts, clips, seed=0)
     emissions = [rec.log_probs(load_wav(audio_path(manifest, u))) for u in utts]
     results = []
-    for weight, bonus in itertools.product((0.8, 1.0, 1.2, 1.5), (-1.0, 0.0, 1.0, 2.0)):
+    for weight, bonus in itertools.product((0.5, 0.65, 0.8, 1.0, 1.2, 1.5), (-1.0, 0.0, 1.0, 2.0)):
         beam = BeamSearch(
             rec.vocab,
             ngram,

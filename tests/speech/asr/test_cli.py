@@ -89,7 +89,7 @@ def test_lm_and_tune_rewrite_the_checkpoint(ckpt, tiny_corpus, capsys):
     best = json.loads(capsys.readouterr().out.splitlines()[-1])["best"]
     extra = read_checkpoint(ckpt)["extra"]
     assert (extra["lm_weight"], extra["word_bonus"]) == (best["lm_weight"], best["word_bonus"])
-    assert len(extra["tuning"]["grid"]) == 16 and extra["tuning"]["dev_clips"] >= 1
+    assert len(extra["tuning"]["grid"]) == 24 and extra["tuning"]["dev_clips"] >= 1
     assert len(extra["time_offsets"]) == 4 and best["time_offsets"] == pytest.approx(
         extra["time_offsets"], abs=1e-4
     )

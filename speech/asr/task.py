@@ -14,7 +14,7 @@ from torch import nn
 from speech.asr.decode import align_words, greedy, time_offsets
 from speech.asr.lm import CharNgram, build_lm
 from speech.asr.model import ConformerCTC
-from speech.asr.vocab import CharVocab
+from speech.asr.vocab import CharVocab, learn_subwords
 from speech.data.align import word_errors
 from speech.data.dataset import Batch, ManifestDataset, make_loader
 from speech.data.features import FeatureConfig, SpecAugment, fit_input_normalisation, mel_warp
@@ -56,12 +56,16 @@ class ASRTask:
             on sentences from the corpus templates for unseen households (see :func:`build_lm`).
         beam_size, lm_weight, word_bonus: decoder defaults stored with the model.
         train_splits: splits to train on.
-        silence_weight: weight of the silence term added to the CTC loss: output frames
-            more than ``silence_margin`` seconds from every reference word are pushed to emit
-            only blank or the word separator (``-log(p_blank + p_sep)`` summed over them).
-            Plain CTC is free to place letters anywhere; without this term the model learns
-            to emit the first letters of an utterance in its leading silence, which puts the
-            first word's start 0.2 s early (measured on dev; see docs/DESIGN.md).
+        restrict_to_words: count only CTC alignments whose letters lie within
+            ``silence_margin`` seconds of the reference words (letter log-probabilities are
+            -inf elsewhere inside the loss). Plain CTC is free to place letters anywhere and
+            learns to emit an utterance's first letters in its leading silence, 0.2 s before
+            the first word (measured on dev; see docs/DESIGN.md).
+        silence_weight: weight of a soft term on the same frames, ``-log(p_blank + p_sep)``
+            summed over them, added to the CTC loss (0 = off).
+        subwords: 0 for characters; otherwise the vocabulary size of subword pieces learned
+            from the training transcripts (:func:`learn_subwords`; greedy decoding only, the
+            character LM does not apply: set ``lm_sentences=0``).
         silence_margin: seconds around each reference word left to plain CTC (the corpus's
             word times are exact for festival voices, about 17 ms off for aligned ones).
     """
@@ -87,6 +91,7 @@ class ASRTask:
         restrict_to_words: bool = True,
         silence_weight: float = 0.0,
         silence_margin: float = 0.06,
+        subwords: int = 0,
         wake_phrase: str = "hey nova",
         seed: int = 0,
         name: str = "asr",
@@ -109,6 +114,11 @@ class ASRTask:
         self.wake_phrase = wake_phrase
         self.seed = seed
         self.vocab = CharVocab()
+        if subwords:
+            if lm_sentences:
+                raise ValueError("the character LM needs characters: set lm_sentences=0")
+            train = ManifestDataset(self.manifest, split=self.train_splits, kinds=self.kinds)
+            self.vocab = CharVocab(learn_subwords((u.text for u in train.utterances), subwords))
         self.frontend = self.features.build()
         self._lm: CharNgram | None = None
         self._words: dict[str, list] = {}

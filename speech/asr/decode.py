@@ -129,23 +129,36 @@ def align_words(
             current.append(span)
     if len(out) != len(words):  # apostrophe-only or dropped characters: fall back to spreading
         return _spread(words, log_probs.shape[0] * frame_seconds)
-    t = log_probs.shape[0] * frame_seconds
-    start_off, end_off = offsets[0], offsets[1]
-    first_off, last_off = (offsets[2], offsets[3]) if len(offsets) == 4 else offsets[:2]
-    last = len(words) - 1
     placed = [
         WordHyp(
-            w,
-            max(0.0, s[0].start * frame_seconds + (first_off if i == 0 else start_off)),
-            min(t, s[-1].end * frame_seconds + (last_off if i == last else end_off)),
-            float(min(x.score for x in s)),
+            w, s[0].start * frame_seconds, s[-1].end * frame_seconds, float(min(x.score for x in s))
         )
-        for i, (w, s) in enumerate(zip(words, out, strict=True))
+        for w, s in zip(words, out, strict=True)
     ]
-    for a, b in pairwise(placed):  # the offsets can make neighbours overlap: meet halfway
+    return apply_offsets(placed, offsets, log_probs.shape[0] * frame_seconds)
+
+
+def apply_offsets(
+    placed: list[WordHyp], offsets: tuple[float, ...], duration: float
+) -> list[WordHyp]:
+    """Copies of ``placed`` shifted by ``offsets`` (see :func:`align_words`), kept inside
+    ``[0, duration]``; neighbours the shift makes overlap meet halfway."""
+    start_off, end_off = offsets[0], offsets[1]
+    first_off, last_off = (offsets[2], offsets[3]) if len(offsets) == 4 else offsets[:2]
+    last = len(placed) - 1
+    out = [
+        WordHyp(
+            p.w,
+            max(0.0, p.start + (first_off if i == 0 else start_off)),
+            min(duration, p.end + (last_off if i == last else end_off)),
+            p.conf,
+        )
+        for i, p in enumerate(placed)
+    ]
+    for a, b in pairwise(out):
         if a.end > b.start:
             a.end = b.start = round((a.end + b.start) / 2, 6)
-    return placed
+    return out
 
 
 def time_offsets(pairs) -> tuple[float, float, float, float]:

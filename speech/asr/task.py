@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from speech.asr.decode import align_words, greedy, time_offsets
+from speech.asr.decode import align_words, apply_offsets, greedy, time_offsets
 from speech.asr.lm import CharNgram, build_lm
 from speech.asr.model import ConformerCTC
 from speech.asr.vocab import CharVocab, learn_subwords
@@ -219,7 +219,8 @@ class ASRTask:
         median bias when the reference is force-aligned (stored for inference), with the
         mean boundary error left after them."""
         errors = words = char_errors = chars = 0
-        aligned = []  # (log-probs, reference text, reference words)
+        aligned = []  # (words placed without offsets, reference words, seconds)
+        fs = model.frame_seconds
         for batch in loader:
             batch = batch.to(device)
             log_probs, out_len = self.forward(model, batch, train=False)
@@ -232,17 +233,14 @@ class ASRTask:
                 char_errors += word_errors(list(ref), list(hyp))
                 chars += len(ref)
                 if self._words.get(uid):
-                    aligned.append((lp, ref, self._words[uid]))
-        fs = model.frame_seconds
-        offsets = time_offsets(
-            (align_words(lp, ref, self.vocab, frame_seconds=fs), truth)
-            for lp, ref, truth in aligned
-        )
+                    placed = align_words(lp, ref, self.vocab, frame_seconds=fs)
+                    aligned.append((placed, self._words[uid], lp.shape[0] * fs))
+        offsets = time_offsets((placed, truth) for placed, truth, _ in aligned)
         spread = []
-        for lp, ref, truth in aligned:
-            placed = align_words(lp, ref, self.vocab, frame_seconds=fs, offsets=offsets)
+        for placed, truth, seconds in aligned:
             if len(placed) == len(truth):
-                for p, t in zip(placed, truth, strict=True):
+                shifted = apply_offsets(placed, offsets, seconds)
+                for p, t in zip(shifted, truth, strict=True):
                     spread += [abs(p.start - t.start), abs(p.end - t.end)]
         wer = errors / max(1, words)
         return {

@@ -76,6 +76,28 @@ class Voice:
         return {k: v for k, v in asdict(self).items() if v not in (None, 0, 1.0) or k == "name"}
 
 
+@dataclass(frozen=True)
+class Prosody:
+    """Per-clip variation on top of a voice, so that a voice need not say a phrase alike twice.
+
+    Attributes:
+        stretch: flite/festival duration stretch (>1 = slower); espeak-ng ignores it.
+        pitch_cents: sox pitch shift added to the voice's own.
+        tempo: sox tempo factor multiplied into the voice's own.
+        espeak_speed: espeak-ng ``-s`` (words per minute); None = default.
+        espeak_pitch: espeak-ng ``-p``, overriding the voice's; None = the voice's.
+    """
+
+    stretch: float = 1.0
+    pitch_cents: int = 0
+    tempo: float = 1.0
+    espeak_speed: int | None = None
+    espeak_pitch: int | None = None
+
+
+PLAIN = Prosody()
+
+
 def _v(engine: str, model: str, family: str, name: str | None = None, **kw) -> Voice:
     return Voice(name=name or family, engine=engine, family=family, model=model, **kw)
 
@@ -183,17 +205,18 @@ def _run(cmd: list[str], *, timeout: float = 600, **kw) -> subprocess.CompletedP
         raise SynthesisError(f"{cmd[0]} timed out after {timeout:.0f} s") from exc
 
 
-def _postprocess(voice: Voice, raw: Path) -> np.ndarray:
+def _postprocess(voice: Voice, raw: Path, prosody: Prosody = PLAIN) -> np.ndarray:
     """Apply the voice's alterations and return 16 kHz mono float32, peak -3 dBFS.
 
     Unaltered voices are only resampled, in process; altered ones go through sox (a
     subprocess costs ~15 ms, a third of a short clip's synthesis).
     """
     effects: list[str] = []
-    if voice.pitch_cents:
-        effects += ["pitch", str(voice.pitch_cents)]
-    if voice.tempo != 1.0:
-        effects += ["tempo", "-s", f"{voice.tempo:g}"]
+    pitch, tempo = voice.pitch_cents + prosody.pitch_cents, voice.tempo * prosody.tempo
+    if pitch:
+        effects += ["pitch", str(pitch)]
+    if tempo != 1.0:
+        effects += ["tempo", "-s", f"{tempo:.4g}"]
     if effects:
         out = raw.with_suffix(".16k.wav")
         # -R: repeatable (fixed seeds); -D: no dither. The same settings then give the same samples.
@@ -218,39 +241,53 @@ def _scale(words: list[Word] | None, tempo: float) -> list[Word] | None:
 
 
 def synthesize(
-    voice: Voice, texts: list[str], workdir: str | Path | None = None
+    voice: Voice,
+    texts: list[str],
+    workdir: str | Path | None = None,
+    prosody: list[Prosody] | None = None,
 ) -> list[Synth | None]:
-    """Speak each text with ``voice``.
+    """Speak each text with ``voice`` (and, optionally, a :class:`Prosody` per text).
 
     Returns one :class:`Synth` per text, or None for a text the engine failed on
     (logged; the caller counts it). Festival clips carry festival's own word times;
     other engines' clips carry ``words=None`` (forced alignment fills them in).
     """
+    prosody = prosody or [PLAIN] * len(texts)
+    if len(prosody) != len(texts):
+        raise ValueError(f"{len(prosody)} prosody settings for {len(texts)} texts")
     with tempfile.TemporaryDirectory(dir=workdir, prefix="synth-") as tmp:
         tmp = Path(tmp)
         if voice.engine == "festival":
-            raws = _festival(voice, texts, tmp)
+            raws = _festival(voice, texts, tmp, prosody)
         else:
-            raws = [(_single(voice, t, tmp / f"{i}.wav"), None) for i, t in enumerate(texts)]
+            raws = [
+                (_single(voice, t, tmp / f"{i}.wav", p), None)
+                for i, (t, p) in enumerate(zip(texts, prosody, strict=True))
+            ]
         out: list[Synth | None] = []
-        for (raw, words), text in zip(raws, texts, strict=True):
+        for (raw, words), text, p in zip(raws, texts, prosody, strict=True):
             try:
                 if raw is None:
                     raise SynthesisError("no audio")
-                out.append(Synth(_postprocess(voice, raw), _scale(words, voice.tempo)))
+                out.append(Synth(_postprocess(voice, raw, p), _scale(words, voice.tempo * p.tempo)))
             except SynthesisError as exc:
                 log.warning("%s failed on %r: %s", voice.name, text, exc)
                 out.append(None)
         return out
 
 
-def _single(voice: Voice, text: str, path: Path) -> Path | None:
+def _single(voice: Voice, text: str, path: Path, prosody: Prosody = PLAIN) -> Path | None:
     if voice.engine == "flite":
         cmd = ["flite", "-voice", voice.model, "-t", text, "-o", str(path)]
+        if prosody.stretch != 1.0:
+            cmd[1:1] = ["--setf", f"duration_stretch={prosody.stretch:.3f}"]
     elif voice.engine == "espeak":
         cmd = ["espeak-ng", "-v", voice.model, "-w", str(path)]
-        if voice.espeak_pitch is not None:
-            cmd += ["-p", str(voice.espeak_pitch)]
+        pitch = prosody.espeak_pitch if prosody.espeak_pitch is not None else voice.espeak_pitch
+        if pitch is not None:
+            cmd += ["-p", str(pitch)]
+        if prosody.espeak_speed is not None:
+            cmd += ["-s", str(prosody.espeak_speed)]
         cmd.append(text)
     else:
         raise ValueError(f"unknown engine {voice.engine!r}")
@@ -282,7 +319,7 @@ _WORD_TIMES = (
 
 
 def _festival(
-    voice: Voice, texts: list[str], tmp: Path
+    voice: Voice, texts: list[str], tmp: Path, prosody: list[Prosody] | None = None
 ) -> list[tuple[Path | None, list[Word] | None]]:
     """One festival process for the whole batch (each start-up costs ~0.2 s)."""
     lines = [f"(voice_{voice.model})"]
@@ -293,6 +330,8 @@ def _festival(
         )
     for i, text in enumerate(texts):
         clean = text.replace('"', "").replace("\\", "")
+        if prosody is not None:
+            lines.append(f"(Parameter.set 'Duration_Stretch {prosody[i].stretch:.3f})")
         lines += [
             f'(format t "U {i}\\n")',
             f'(set! u (Utterance Text "{clean}"))',

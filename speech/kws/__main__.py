@@ -2,6 +2,7 @@
 
     python -m speech.kws detect [--model PATH] [--threshold T] FILE.wav ...
     python -m speech.kws export [--model PATH] OUT_DIR
+    python -m speech.kws variants CORPUS_DIR [--per-voice N] [--workers N]
 
 ``detect`` prints one JSON line per file: ``{"file", "detections": [{"time", "score"}]}``,
 plus ``"warnings"`` when the audio is silent, clipped, stereo (mixed down) or at another
@@ -72,7 +73,27 @@ def main(argv: list[str] | None = None) -> None:
     e = sub.add_parser("export", help="export the model to ONNX")
     e.add_argument("out_dir", type=Path)
     e.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    v = sub.add_parser(
+        "variants", help="render extra wake-phrase training clips (speech.kws.variants)"
+    )
+    v.add_argument("corpus", type=Path, help="a built corpus directory")
+    v.add_argument(
+        "--per-voice", type=int, default=100, help="wake clips (and as many confusables)"
+    )
+    v.add_argument("--workers", type=int, default=2)
+    v.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.cmd == "variants":
+        from speech.kws.variants import build_variants, summary
+
+        if not (args.corpus / "spec.json").is_file():
+            print(f"error: {args.corpus} is not a built corpus (no spec.json)", file=sys.stderr)
+            sys.exit(2)
+        path = build_variants(
+            args.corpus, per_voice=args.per_voice, seed=args.seed, workers=args.workers
+        )
+        print(json.dumps({"manifest": str(path), **summary(path)}))
+        return
     if args.cmd == "detect":
         sys.exit(detect_files(args.files, args.model, args.threshold))
     from speech.kws.export import export_onnx

@@ -29,7 +29,7 @@ class KWSClips(Dataset[Example]):
     """Clips of ``kinds`` from one split, at most ``max_seconds`` long.
 
     Args:
-        manifest: corpus manifest.
+        manifest: corpus manifest, or several (e.g. the corpus's and its ``kws-variants``).
         split: train, dev or test, or a tuple of them.
         wake_phrase: the phrase; clips whose text is exactly it are positives.
         train: random crops (else a fixed crop that keeps the phrase end).
@@ -40,7 +40,7 @@ class KWSClips(Dataset[Example]):
 
     def __init__(
         self,
-        manifest: str | os.PathLike,
+        manifest: str | os.PathLike | list[str | os.PathLike],
         *,
         split: str | tuple[str, ...],
         wake_phrase: str,
@@ -51,15 +51,21 @@ class KWSClips(Dataset[Example]):
         speakers: set[str] | None = None,
         tokenize: Callable[[str], list[int]] | None = None,
     ):
-        self.manifest = manifest
+        manifests = [manifest] if isinstance(manifest, (str, os.PathLike)) else list(manifest)
         splits = (split,) if isinstance(split, str) else tuple(split)
-        self.utts: list[Utterance] = [
-            u
-            for u in read_manifest(manifest)
-            if u.split in splits and u.kind in kinds and (speakers is None or u.speaker in speakers)
-        ]
+        self.utts: list[Utterance] = []
+        self.paths: list[os.PathLike | str] = []  # each clip's manifest, for its audio path
+        for m in manifests:
+            for u in read_manifest(m):
+                if (
+                    u.split in splits
+                    and u.kind in kinds
+                    and (speakers is None or u.speaker in speakers)
+                ):
+                    self.utts.append(u)
+                    self.paths.append(m)
         if not self.utts:
-            raise ValueError(f"{manifest}: no {kinds} clips in split {split!r}")
+            raise ValueError(f"{manifests}: no {kinds} clips in split {split!r}")
         self.wake_phrase = wake_phrase
         self.max_samples = int(max_seconds * SAMPLE_RATE)
         self.train = train
@@ -81,7 +87,7 @@ class KWSClips(Dataset[Example]):
 
     def __getitem__(self, index: int) -> Example:
         utt = self.utts[index]
-        wave = load_wav(audio_path(self.manifest, utt))
+        wave = load_wav(audio_path(self.paths[index], utt))
         end = int(utt.words[-1].end * SAMPLE_RATE) if self.is_positive(utt) else -1
         rng = random.Random(
             self.seed * 1_000_003 + index + (self.epoch * 7919 if self.train else 0)

@@ -37,6 +37,10 @@ class KWSTask:
             speakers' speaking rate and vocal tract.
         train_splits: corpus splits to train on; ``[train, dev]`` for a final fit whose epoch
             count was chosen on dev (dev is then still reported, but no longer held out).
+        variants: wake clips per voice (and as many confusables) rendered with fresh prosody
+            and extra voices by :mod:`speech.kws.variants`, built next to the corpus on first
+            use (0 = off). ``train_splits`` applies to them too; validation stays on the
+            corpus's own dev clips.
         smoothing: posterior smoothing window (frames) used for clip scores.
         target_false_alarm_rate: dev operating point, as a share of negative dev clips.
         ctc_weight: weight of an auxiliary character CTC loss on every transcribed clip,
@@ -58,6 +62,7 @@ class KWSTask:
         mel_warp: float = 0.12,
         time_stretch: float = 0.0,
         train_splits: tuple[str, ...] | list[str] = ("train",),
+        variants: int = 0,
         smoothing: int = 5,
         target_false_alarm_rate: float = 0.005,
         spec_augment: dict[str, Any] | None = None,
@@ -76,6 +81,9 @@ class KWSTask:
         self.mel_warp = mel_warp
         self.time_stretch = time_stretch
         self.train_splits = tuple(train_splits)
+        if variants < 0:
+            raise ValueError("variants must be >= 0")
+        self.variants = variants
         self.target_far = target_false_alarm_rate
         self.spec_augment = SpecAugment(**(spec_augment or {}))
         self.seed = seed
@@ -97,8 +105,21 @@ class KWSTask:
     def datasets(self) -> tuple[KWSClips, KWSClips]:
         kw = {"wake_phrase": self.wake_phrase, "max_seconds": self.max_seconds, "seed": self.seed}
         tokenize = self.vocab.encode if self.ctc_weight > 0 else None
+        manifests = [self.manifest]
+        if self.variants:
+            from speech.kws.variants import build_variants
+
+            manifests.append(
+                build_variants(self.manifest.parent, per_voice=self.variants, seed=self.seed)
+            )
         return (
-            KWSClips(self.manifest, split=self.train_splits, train=True, tokenize=tokenize, **kw),
+            KWSClips(
+                manifests,
+                split=self.train_splits,
+                train=True,
+                tokenize=tokenize,
+                **kw,
+            ),
             KWSClips(self.manifest, split="dev", train=False, **kw),
         )
 

@@ -1,0 +1,226 @@
+"""Wake-phrase variants: many renderings of the wake phrase and its confusables per voice.
+
+A TTS voice says "hey nova" the same way every time. The corpus's wake clips of one voice
+differ only in speed (three settings), padding, room and noise, so a wake-word model trained on
+them sees about thirty distinct utterances and learns those voices rather than the phrase. This
+add-on renders the phrase, and the confusables that share its sounds, with a fresh prosody per
+clip (duration stretch, pitch, tempo, espeak-ng speed and pitch, punctuation that changes the
+intonation) and with more voices: catalogue voices that calibration left out of the corpus
+(too similar to a kept one, or too unclear for long requests) and extra espeak-ng variants.
+
+Held-out speakers stay held out: a voice whose speaker is in a test family is never rendered,
+and a voice of a dev speaker (``kal`` for both flite-kal16 and festival's kal_diphone) is
+labelled ``dev``, so ``task.train_splits=[train]`` keeps dev unseen.
+
+    python -m speech.kws variants corpora/default-1e3bd733 [--per-voice 100] [--workers 2]
+
+writes ``<corpus>/kws-variants-n100-s0/manifest.jsonl`` and its audio. Training builds or reuses
+it itself with ``task.variants=100``. A finished build is reused; an interrupted one resumes
+voice by voice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+from speech import SAMPLE_RATE
+from speech.audio import save_wav
+from speech.data import align, augment
+from speech.data.manifest import Utterance, Word, read_manifest, write_manifest
+from speech.data.voices import CATALOGUE, Prosody, Voice, synthesize
+
+log = logging.getLogger(__name__)
+
+# espeak-ng variants beyond the catalogue: different formant sets of the same synthesizer.
+EXTRA_ESPEAK = ("m1", "m2", "m4", "m5", "m6", "f1", "f3", "f5", "klatt2", "klatt3", "benjamin")
+# Voices calibration scored below this word accuracy on requests are too unclear to keep.
+MIN_ACCURACY = 0.3
+PUNCTUATION = ("{}", "{}.", "{}!", "{}?", "{},")
+
+
+def speaker_key(voice: Voice) -> str:
+    """The person behind a voice: flite's kal16 and festival's kal_diphone are both ``kal``."""
+    if voice.engine == "espeak":
+        return "espeak"
+    return re.sub(r"(16|_diphone|_arctic_hts|cmu_us_)", "", voice.model)
+
+
+def variant_voices(corpus: Path) -> list[tuple[Voice, str]]:
+    """(voice, split) for every voice to render: never a test speaker's."""
+    spec = json.loads((corpus / "spec.json").read_text())
+    calib_file = corpus / "voices.json"
+    calib = (
+        {v["name"]: v for v in json.loads(calib_file.read_text())} if calib_file.exists() else {}
+    )
+    by_family = {v.family: v for v in CATALOGUE}
+    test = {speaker_key(by_family[f]) for f in spec["test_families"]}
+    dev = {speaker_key(by_family[f]) for f in spec["dev_families"]}
+    if spec.get("voices"):  # the corpus chose its voices: render those only
+        voices = [v for v in CATALOGUE if v.name in set(spec["voices"])]
+    else:  # the whole catalogue, the unclear ones excepted, and more espeak-ng variants
+        voices = [
+            v for v in CATALOGUE if calib.get(v.name, {}).get("word_accuracy", 1.0) >= MIN_ACCURACY
+        ]
+        voices += [
+            Voice(name=f"espeak-{m}", engine="espeak", family=f"espeak-{m}", model=f"en-us+{m}")
+            for m in EXTRA_ESPEAK
+        ]
+    out = []
+    for v in voices:
+        key = speaker_key(v)
+        if key in test:
+            continue
+        out.append((v, "dev" if key in dev else "train"))
+    return out
+
+
+def _prosody(voice: Voice, rng: np.random.Generator) -> Prosody:
+    return Prosody(
+        stretch=float(rng.uniform(0.8, 1.3)) if voice.engine != "espeak" else 1.0,
+        pitch_cents=int(rng.integers(-250, 251)),
+        tempo=float(rng.uniform(0.9, 1.1)),
+        espeak_speed=int(rng.integers(120, 220)) if voice.engine == "espeak" else None,
+        espeak_pitch=int(rng.integers(20, 80)) if voice.engine == "espeak" else None,
+    )
+
+
+def _end_of_speech(wave: np.ndarray, text: str) -> list[Word]:
+    """Fallback word times: the words spread over the audible region."""
+    frames = np.abs(wave[: len(wave) // 160 * 160]).reshape(-1, 160).max(1)
+    active = np.flatnonzero(frames > frames.max() * 0.05)
+    t0, t1 = active[0] * 0.01, (active[-1] + 1) * 0.01
+    words = text.split()
+    edges = np.linspace(t0, t1, len(words) + 1)
+    return [Word(w, round(edges[i], 3), round(edges[i + 1], 3)) for i, w in enumerate(words)]
+
+
+def render_voice(
+    corpus: Path,
+    voice: Voice,
+    split: str,
+    *,
+    wake_phrase: str,
+    confusables: list[str],
+    per_voice: int,
+    seed: int,
+    augment_prob: float = 0.8,
+) -> list[Utterance]:
+    """``per_voice`` wake clips and ``per_voice`` confusable clips of one voice."""
+    rng = np.random.default_rng([seed, sum(map(ord, voice.name))])
+    texts = [wake_phrase] * per_voice + [
+        confusables[i % len(confusables)] for i in range(per_voice)
+    ]
+    spoken = [str(rng.choice(PUNCTUATION)).format(t) for t in texts]
+    prosody = [_prosody(voice, rng) for _ in texts]
+    bank = augment.RoomBank.load(corpus / "rooms.npz")
+    babble = augment.load_babble(corpus)
+    out_dir = variants_dir(corpus, per_voice, seed) / "audio" / voice.name
+    utts = []
+    for i, (text, synth, p) in enumerate(
+        zip(texts, synthesize(voice, spoken, prosody=prosody), prosody, strict=True)
+    ):
+        if synth is None:
+            continue
+        words = synth.words
+        if words is None or [w.w for w in words] != text.split():
+            words = align.align(synth.wave, text) or _end_of_speech(synth.wave, text)
+        wave, words = augment.pad(synth.wave, words, rng.uniform(0.05, 0.5), rng.uniform(0.05, 0.5))
+        settings = None
+        if rng.random() < augment_prob:
+            position = int(rng.integers(len(bank.rirs)))
+            wave = augment.reverberate(wave, bank.rirs[position])
+            kind = str(rng.choice(augment.NOISE_KINDS))
+            snr = float(rng.uniform(0.0, 25.0))
+            wave = augment.mix_at_snr(wave, augment.noise(len(wave), kind, rng, babble), snr)
+            settings = {"rir": position, "noise": kind, "snr_db": round(snr, 1)}
+        wave = wave * (rng.uniform(0.2, 0.9) / (np.abs(wave).max() + 1e-9))
+        uid = f"var-{voice.name}-{i:04d}"
+        save_wav(out_dir / f"{uid}.wav", wave.astype(np.float32))
+        utts.append(
+            Utterance(
+                id=uid,
+                audio=f"audio/{voice.name}/{uid}.wav",
+                duration=round(len(wave) / SAMPLE_RATE, 3),
+                text=text,
+                speaker=voice.name,
+                device=f"variants-{voice.name}",
+                split=split,
+                kind="wake" if text == wake_phrase else "negative",
+                words=words,
+                synth={**voice.as_dict(), "engine": voice.engine, "prosody": p.__dict__},
+                augment=settings,
+            )
+        )
+    return utts
+
+
+def variants_dir(corpus: str | os.PathLike, per_voice: int, seed: int) -> Path:
+    return Path(corpus) / f"kws-variants-n{per_voice}-s{seed}"
+
+
+def _job(args: tuple) -> tuple[str, list[str]]:
+    corpus, voice, split, kw = args
+    shard = variants_dir(corpus, kw["per_voice"], kw["seed"]) / "shards" / f"{voice.name}.jsonl"
+    if shard.exists():
+        return voice.name, shard.read_text().splitlines()
+    utts = render_voice(corpus, voice, split, **kw)
+    write_manifest(shard, utts)
+    return voice.name, [u.to_json() for u in utts]
+
+
+def build_variants(
+    corpus: str | os.PathLike,
+    *,
+    per_voice: int = 100,
+    seed: int = 0,
+    workers: int = 2,
+    progress: bool = True,
+) -> Path:
+    """Render every variant voice (resuming from finished shards); returns the manifest path."""
+    from tqdm import tqdm
+
+    corpus = Path(corpus)
+    spec = json.loads((corpus / "spec.json").read_text())
+    if per_voice < 1:
+        raise ValueError(f"per_voice must be >= 1, not {per_voice}")
+    out = variants_dir(corpus, per_voice, seed)
+    manifest = out / "manifest.jsonl"
+    if manifest.exists():
+        return manifest
+    (out / "shards").mkdir(parents=True, exist_ok=True)
+    settings = {"per_voice": per_voice, "seed": seed}
+    kw = {
+        "wake_phrase": spec["wake_phrase"],
+        "confusables": list(spec["confusables"]),
+        **settings,
+    }
+    jobs = [(corpus, v, split, kw) for v, split in variant_voices(corpus)]
+    lines: list[str] = []
+    with get_context("spawn").Pool(max(1, workers)) as pool:
+        for _, got in tqdm(
+            pool.imap_unordered(_job, jobs), total=len(jobs), disable=not progress, desc="voices"
+        ):
+            lines += got
+    lines.sort()
+    write_manifest(manifest, [Utterance.from_dict(json.loads(x)) for x in lines])
+    return manifest
+
+
+def summary(manifest: str | os.PathLike) -> dict:
+    utts = read_manifest(manifest)
+    per: dict[str, dict[str, int]] = {}
+    for u in utts:
+        d = per.setdefault(u.speaker, {"split": u.split, "wake": 0, "negative": 0})
+        d[u.kind] += 1
+    return {
+        "clips": len(utts),
+        "hours": round(sum(u.duration for u in utts) / 3600, 3),
+        "voices": per,
+    }

@@ -1,11 +1,11 @@
-"""Wake-phrase variants: many renderings of the wake phrase and its confusables per voice.
+"""Wake-phrase variants: many renderings of the wake phrase, its confusables and plain speech.
 
 A TTS voice says "hey nova" the same way every time. The corpus's wake clips of one voice
 differ only in speed (three settings), padding, room and noise, so a wake-word model trained on
 them sees about thirty distinct utterances and learns those voices rather than the phrase. This
-add-on renders the phrase, and the confusables that share its sounds, with a fresh prosody per
-clip (duration stretch, pitch, tempo, espeak-ng speed and pitch, punctuation that changes the
-intonation) and with more voices: catalogue voices that calibration left out of the corpus
+add-on renders the phrase, the confusables that share its sounds and ordinary sentences with a
+fresh prosody per clip (duration stretch, pitch, tempo, espeak-ng speed and pitch, punctuation
+that changes the intonation), and with more voices: catalogue voices that calibration left out of the corpus
 (too similar to a kept one, or too unclear for long requests) and extra espeak-ng variants.
 
 Held-out speakers stay held out: a voice whose speaker is in a test family is never rendered,
@@ -34,6 +34,7 @@ from speech import SAMPLE_RATE
 from speech.audio import save_wav
 from speech.data import align, augment
 from speech.data.manifest import Utterance, Word, read_manifest, write_manifest
+from speech.data.text import TextGenerator, make_household
 from speech.data.voices import CATALOGUE, Prosody, Voice, synthesize
 
 log = logging.getLogger(__name__)
@@ -112,11 +113,21 @@ def render_voice(
     seed: int,
     augment_prob: float = 0.8,
 ) -> list[Utterance]:
-    """``per_voice`` wake clips and ``per_voice`` confusable clips of one voice."""
+    """``per_voice`` wake clips, confusables and ordinary sentences of one voice."""
     rng = np.random.default_rng([seed, sum(map(ord, voice.name))])
-    texts = [wake_phrase] * per_voice + [
-        confusables[i % len(confusables)] for i in range(per_voice)
-    ]
+    # Ordinary speech keeps the share of plain negatives: with only positives and confusables
+    # added, a model learns that any new-sounding voice is the wake phrase.
+    gen = TextGenerator(
+        make_household(f"variants-{voice.name}", seed),
+        wake_phrase=wake_phrase,
+        confusables=confusables,
+        seed=int(rng.integers(2**31)),
+    )
+    texts = (
+        [wake_phrase] * per_voice
+        + [confusables[i % len(confusables)] for i in range(per_voice)]
+        + [gen.ordinary() for _ in range(per_voice)]
+    )
     spoken = [str(rng.choice(PUNCTUATION)).format(t) for t in texts]
     prosody = [_prosody(voice, rng) for _ in texts]
     bank = augment.RoomBank.load(corpus / "rooms.npz")

@@ -49,8 +49,9 @@ def test_variants_hold_out_test_speakers(tiny_corpus, tmp_path):
             assert u.text == spec["wake_phrase"]
             assert 0 < u.words[-1].end <= u.duration
         else:
-            assert u.text in spec["confusables"]
+            assert f" {spec['wake_phrase']} " not in f" {u.text} "
     assert sum(u.kind == "wake" for u in utts) == 2 * len(chosen)
+    assert sum(u.text in spec["confusables"] for u in utts) == 2 * len(chosen)
     # Two renderings of one voice differ (fresh prosody), beyond level and padding.
     rms = [u for u in utts if u.speaker == "flite-rms" and u.kind == "wake"]
     spans = [u.words[-1].end - u.words[0].start for u in rms]

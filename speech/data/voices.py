@@ -328,9 +328,10 @@ def _festival(
         lines.append(
             f'(set! hts_engine_params (list (list "-m" "{hts}") \'("-g" 0.0) \'("-b" 0.0) \'("-u" 0.5)))'
         )
+    stretched = prosody is not None and any(p.stretch != 1.0 for p in prosody)
     for i, text in enumerate(texts):
         clean = text.replace('"', "").replace("\\", "")
-        if prosody is not None:
+        if stretched:  # only then: plain batches stay byte-identical to earlier builds
             lines.append(f"(Parameter.set 'Duration_Stretch {prosody[i].stretch:.3f})")
         lines += [
             f'(format t "U {i}\\n")',

@@ -152,6 +152,11 @@ def pad(
     return out, [Word(w.w, round(w.start + lead, 3), round(w.end + lead, 3)) for w in words]
 
 
+def level(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``wave`` scaled to a random peak between 0.2 and 0.9 (devices record at many levels)."""
+    return wave * (rng.uniform(0.2, 0.9) / (np.abs(wave).max() + 1e-9))
+
+
 def load_babble(corpus: str | os.PathLike) -> list[np.ndarray]:
     """The babble recordings a built corpus keeps in ``noise/babble.npz``."""
     z = np.load(Path(corpus) / "noise" / "babble.npz")

@@ -176,7 +176,7 @@ def _run_job(job: Job) -> tuple[str, list[str], float]:
     return job.key, [meta] + [u.to_json() for u in utts], seconds
 
 
-def _word_times(
+def word_times(
     synth: Synth, text: str, stats: Counter, *, measure: bool = False
 ) -> tuple[list[Word], str]:
     """Festival's own times, else forced alignment, else an estimate (counted in ``stats``).
@@ -247,10 +247,6 @@ def _augment(
     return wave, words, settings
 
 
-def _level(wave: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return wave * (rng.uniform(0.2, 0.9) / (np.abs(wave).max() + 1e-9))
-
-
 def _clips(job: Job, stats: Counter) -> list[Utterance]:
     spec: CorpusSpec = _CTX["spec"]
     dev: Device = _CTX["devices"][job.device]
@@ -272,14 +268,14 @@ def _clips(job: Job, stats: Counter) -> list[Utterance]:
             stats["synthesis_failed"] += 1
             continue
         # The aligner is measured on every fourth festival clip: enough for a stable figure.
-        words, source = _word_times(synth, prompt.text, stats, measure=i % 4 == 0)
+        words, source = word_times(synth, prompt.text, stats, measure=i % 4 == 0)
         wave = synth.wave
         if job.kind != "request":
             wave, words = augment.pad(wave, words, rng.uniform(0.05, 0.5), rng.uniform(0.05, 0.5))
         settings = None
         if (dev.split != "test" or spec.augment_test) and rng.random() < spec.augment_prob:
             wave, words, settings = _augment(wave, words, dev, rng)
-        wave = _level(wave, rng)
+        wave = augment.level(wave, rng)
         uid = f"{job.key}-{i:03d}"
         rel = f"audio/{dev.split}/{dev.id}/{uid}.wav"
         save_wav(Path(_CTX["out"]) / rel, wave)
@@ -357,13 +353,13 @@ def _stream(job: Job, stats: Counter) -> list[Utterance]:
         start = int(t * SAMPLE_RATE)
         if start + len(synth.wave) > n:
             break
-        ws, _ = _word_times(synth, text, stats)
+        ws, _ = word_times(synth, text, stats)
         wet = augment.reverberate(synth.wave, bank.rirs[int(rng.choice(bank.positions(dev.room)))])
         track[start : start + len(wet)] += wet * rng.uniform(0.5, 1.0)
         words += [Word(w.w, round(w.start + t, 3), round(w.end + t, 3)) for w in ws]
         t += len(synth.wave) / SAMPLE_RATE
     snr = float(rng.uniform(5, 20))
-    track = _level(
+    track = augment.level(
         augment.mix_at_snr(track, augment.noise(n, dev.noise, rng, _CTX["babble"]), snr), rng
     )
     rel = f"streams/{job.key}.wav"

@@ -78,7 +78,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     v.add_argument("corpus", type=Path, help="a built corpus directory")
     v.add_argument(
-        "--per-voice", type=int, default=100, help="wake clips (and as many confusables)"
+        "--per-voice",
+        type=int,
+        default=100,
+        help="wake clips per voice (and as many confusables and ordinary sentences)",
     )
     v.add_argument("--workers", type=int, default=2)
     v.add_argument("--seed", type=int, default=0)

@@ -37,9 +37,9 @@ class KWSTask:
             speakers' speaking rate and vocal tract.
         train_splits: corpus splits to train on; ``[train, dev]`` for a final fit whose epoch
             count was chosen on dev (dev is then still reported, but no longer held out).
-        variants: wake clips per voice (and as many confusables) rendered with fresh prosody
-            and extra voices by :mod:`speech.kws.variants`, built next to the corpus on first
-            use (0 = off). ``train_splits`` applies to them too; validation stays on the
+        variants: wake clips per voice (and as many confusables and ordinary sentences)
+            rendered with fresh prosody and extra voices by :mod:`speech.kws.variants`, built
+            next to the corpus on first use (0 = off). ``train_splits`` applies to them too; validation stays on the
             corpus's own dev clips.
         smoothing: posterior smoothing window (frames) used for clip scores.
         target_false_alarm_rate: dev operating point, as a share of negative dev clips.

@@ -5,8 +5,9 @@ differ only in speed (three settings), padding, room and noise, so a wake-word m
 them sees about thirty distinct utterances and learns those voices rather than the phrase. This
 add-on renders the phrase, the confusables that share its sounds and ordinary sentences with a
 fresh prosody per clip (duration stretch, pitch, tempo, espeak-ng speed and pitch, punctuation
-that changes the intonation), and with more voices: catalogue voices that calibration left out of the corpus
-(too similar to a kept one, or too unclear for long requests) and extra espeak-ng variants.
+that changes the intonation), and with more voices: catalogue voices that calibration left out
+of the corpus (too similar to a kept one, or too unclear for long requests) and extra espeak-ng
+variants.
 
 Held-out speakers stay held out: a voice whose speaker is in a test family is never rendered,
 and a voice of a dev speaker (``kal`` for both flite-kal16 and festival's kal_diphone) is
@@ -25,6 +26,9 @@ import json
 import logging
 import os
 import re
+from collections import Counter
+from dataclasses import asdict
+from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -32,8 +36,9 @@ import numpy as np
 
 from speech import SAMPLE_RATE
 from speech.audio import save_wav
-from speech.data import align, augment
-from speech.data.manifest import Utterance, Word, read_manifest, write_manifest
+from speech.data import augment
+from speech.data.build import word_times
+from speech.data.manifest import Utterance, read_manifest, write_manifest
 from speech.data.text import TextGenerator, make_household
 from speech.data.voices import CATALOGUE, Prosody, Voice, synthesize
 
@@ -92,14 +97,10 @@ def _prosody(voice: Voice, rng: np.random.Generator) -> Prosody:
     )
 
 
-def _end_of_speech(wave: np.ndarray, text: str) -> list[Word]:
-    """Fallback word times: the words spread over the audible region."""
-    frames = np.abs(wave[: len(wave) // 160 * 160]).reshape(-1, 160).max(1)
-    active = np.flatnonzero(frames > frames.max() * 0.05)
-    t0, t1 = active[0] * 0.01, (active[-1] + 1) * 0.01
-    words = text.split()
-    edges = np.linspace(t0, t1, len(words) + 1)
-    return [Word(w, round(edges[i], 3), round(edges[i + 1], 3)) for i, w in enumerate(words)]
+@lru_cache(maxsize=2)
+def _noise_sources(corpus: Path) -> tuple[augment.RoomBank, list[np.ndarray]]:
+    """The corpus's rooms and babble, loaded once per worker process."""
+    return augment.RoomBank.load(corpus / "rooms.npz"), augment.load_babble(corpus)
 
 
 def render_voice(
@@ -130,8 +131,7 @@ def render_voice(
     )
     spoken = [str(rng.choice(PUNCTUATION)).format(t) for t in texts]
     prosody = [_prosody(voice, rng) for _ in texts]
-    bank = augment.RoomBank.load(corpus / "rooms.npz")
-    babble = augment.load_babble(corpus)
+    bank, babble = _noise_sources(corpus)
     out_dir = variants_dir(corpus, per_voice, seed) / "audio" / voice.name
     utts = []
     for i, (text, synth, p) in enumerate(
@@ -139,9 +139,7 @@ def render_voice(
     ):
         if synth is None:
             continue
-        words = synth.words
-        if words is None or [w.w for w in words] != text.split():
-            words = align.align(synth.wave, text) or _end_of_speech(synth.wave, text)
+        words, _ = word_times(synth, text, Counter())
         wave, words = augment.pad(synth.wave, words, rng.uniform(0.05, 0.5), rng.uniform(0.05, 0.5))
         settings = None
         if rng.random() < augment_prob:
@@ -151,7 +149,7 @@ def render_voice(
             snr = float(rng.uniform(0.0, 25.0))
             wave = augment.mix_at_snr(wave, augment.noise(len(wave), kind, rng, babble), snr)
             settings = {"rir": position, "noise": kind, "snr_db": round(snr, 1)}
-        wave = wave * (rng.uniform(0.2, 0.9) / (np.abs(wave).max() + 1e-9))
+        wave = augment.level(wave, rng)
         uid = f"var-{voice.name}-{i:04d}"
         save_wav(out_dir / f"{uid}.wav", wave.astype(np.float32))
         utts.append(
@@ -165,7 +163,7 @@ def render_voice(
                 split=split,
                 kind="wake" if text == wake_phrase else "negative",
                 words=words,
-                synth={**voice.as_dict(), "engine": voice.engine, "prosody": p.__dict__},
+                synth={**voice.as_dict(), "engine": voice.engine, "prosody": asdict(p)},
                 augment=settings,
             )
         )

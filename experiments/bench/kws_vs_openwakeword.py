@@ -28,6 +28,7 @@ from speech.audio import load_wav
 from speech.checkpoint import CheckpointError, load_model
 from speech.data.features import FeatureConfig
 from speech.data.manifest import audio_path, read_manifest
+from speech.kws.data import LISTEN_ON, listen_on
 from speech.kws.evaluate import THRESHOLDS, false_accepts, first_within
 from speech.kws.stream import Detector, clip_scores
 
@@ -165,8 +166,8 @@ def main() -> None:
     corpus = _corpus()
     manifest = corpus / "manifest.jsonl"
     utts = [u for u in read_manifest(manifest) if u.split == "test"]
-    positives = [
-        load_wav(audio_path(manifest, u))
+    positives = [  # heard until LISTEN_ON after the phrase end, as speech.evaluate does
+        listen_on(load_wav(audio_path(manifest, u)), u, LISTEN_ON)
         for u in utts
         if u.kind == "wake" and u.text == "hey jarvis"
     ]

@@ -3,6 +3,10 @@
 An example's ``label`` is the sample index (within the returned crop) at which the wake
 phrase ends, or -1 for a clip without it. Frame targets are derived from it by
 :func:`frame_targets`, so they always follow the crop and the feature settings.
+
+A positive clip is continued past the phrase end with its own lead-in (:func:`listen_on`),
+as a device keeps listening after the phrase: a target window that starts after the phrase
+end (to hear that "hey nova" was not "hey novak") then always lies inside the clip.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import os
 import random
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -20,9 +25,29 @@ from speech.audio import load_wav
 from speech.data.dataset import Example
 from speech.data.manifest import Utterance, audio_path, read_manifest
 
-# Frames whose window ends within [end - EARLY, end + LATE] of the phrase are positive;
-# frames inside the phrase (partial evidence) and long after it are ignored, not negative.
-EARLY, LATE, PHRASE = 0.05, 0.30, 0.6
+# Frames whose window ends within TARGET = (start, stop) seconds of the phrase end are
+# positive; frames inside the phrase (partial evidence, from PHRASE before its end) up to the
+# window and long after it are ignored, not negative.
+TARGET, PHRASE = (-0.05, 0.30), 0.6
+# Evaluation hears every positive until this long after the phrase end (see listen_on).
+LISTEN_ON = 0.5
+
+
+def listen_on(wave: np.ndarray, utt: Utterance, seconds: float) -> np.ndarray:
+    """``wave`` continued to at least ``seconds`` past its phrase end, as a device keeps listening.
+
+    The continuation repeats the clip's own lead-in (its room before the first word), so a
+    noisy training clip does not end in digital silence; a clip without a usable lead-in (under
+    20 ms) is continued with silence. A clip that is already long enough is returned as is.
+    """
+    if not utt.words:
+        return wave
+    need = int((utt.words[-1].end + seconds) * SAMPLE_RATE) - len(wave)
+    if need <= 0:
+        return wave
+    lead = wave[: max(0, int((utt.words[0].start - 0.03) * SAMPLE_RATE))]
+    tail = np.resize(lead, need) if len(lead) >= SAMPLE_RATE // 50 else np.zeros(need)
+    return np.concatenate([wave, tail.astype(wave.dtype)])
 
 
 class KWSClips(Dataset[Example]):
@@ -36,6 +61,8 @@ class KWSClips(Dataset[Example]):
         tokenize: text -> token ids; with it every example carries the words spoken wholly
             inside its crop as ``tokens`` (for an auxiliary CTC loss). Crops of clips
             without the phrase then open on a word and stop before a word cut at the end.
+        target: the positive frame window (start, stop), seconds from the phrase end;
+            positives are continued to its stop and crops keep it.
     """
 
     def __init__(
@@ -50,6 +77,7 @@ class KWSClips(Dataset[Example]):
         seed: int = 0,
         speakers: set[str] | None = None,
         tokenize: Callable[[str], list[int]] | None = None,
+        target: tuple[float, float] = TARGET,
     ):
         manifests = [manifest] if isinstance(manifest, (str, os.PathLike)) else list(manifest)
         splits = (split,) if isinstance(split, str) else tuple(split)
@@ -70,6 +98,7 @@ class KWSClips(Dataset[Example]):
         self.max_samples = int(max_seconds * SAMPLE_RATE)
         self.train = train
         self.tokenize = tokenize
+        self.target = _check_target(target)
         self.seed = seed
         self.epoch = 0
 
@@ -88,7 +117,11 @@ class KWSClips(Dataset[Example]):
     def __getitem__(self, index: int) -> Example:
         utt = self.utts[index]
         wave = load_wav(audio_path(self.paths[index], utt))
-        end = int(utt.words[-1].end * SAMPLE_RATE) if self.is_positive(utt) else -1
+        end = -1
+        if self.is_positive(utt):
+            end = int(utt.words[-1].end * SAMPLE_RATE)
+            wave = listen_on(wave, utt, self.target[1])
+        late = int(self.target[1] * SAMPLE_RATE)
         rng = random.Random(
             self.seed * 1_000_003 + index + (self.epoch * 7919 if self.train else 0)
         )
@@ -96,7 +129,7 @@ class KWSClips(Dataset[Example]):
         if len(wave) > self.max_samples:
             if end >= 0:  # keep the phrase end and what follows it inside the crop
                 hi = min(end - int(PHRASE * SAMPLE_RATE), len(wave) - self.max_samples)
-                lo = max(0, end + int(LATE * SAMPLE_RATE) - self.max_samples)
+                lo = max(0, end + late - self.max_samples)
                 start = rng.randint(lo, max(lo, hi)) if self.train else max(lo, min(hi, lo))
             elif self.tokenize is not None and utt.words:  # open on a whole word
                 starts = [max(0, int((w.start - 0.05) * SAMPLE_RATE)) for w in utt.words]
@@ -123,8 +156,23 @@ class KWSClips(Dataset[Example]):
         )
 
 
+def _check_target(target) -> tuple[float, float]:
+    start, stop = (float(x) for x in target)
+    if not -PHRASE < start < stop:
+        raise ValueError(
+            f"target window {target}: needs -{PHRASE} < start < stop (seconds from the phrase end)"
+        )
+    return start, stop
+
+
 def frame_targets(
-    labels: Tensor, wave_lengths: Tensor, n_frames: int, *, hop: int, window: int
+    labels: Tensor,
+    wave_lengths: Tensor,
+    n_frames: int,
+    *,
+    hop: int,
+    window: int,
+    target: tuple[float, float] = TARGET,
 ) -> tuple[Tensor, Tensor]:
     """Per-frame targets and a mask of frames that count.
 
@@ -133,6 +181,7 @@ def frame_targets(
         wave_lengths: (B,) valid samples.
         n_frames: T, frames in the feature batch.
         hop, window: feature hop and window (n_fft) in samples; frame t ends at t*hop+window.
+        target: positive window (start, stop), seconds from the phrase end.
 
     Returns:
         targets (B, T) float in {0, 1}; mask (B, T) bool.
@@ -141,7 +190,8 @@ def frame_targets(
     valid = ends[None, :] <= wave_lengths[:, None].clamp(min=window)
     lab = labels[:, None]
     pos = lab >= 0
-    early, late, phrase = (int(x * SAMPLE_RATE) for x in (EARLY, LATE, PHRASE))
-    target = pos & (ends >= lab - early) & (ends <= lab + late)
-    ignore = pos & (((ends >= lab - phrase) & (ends < lab - early)) | (ends > lab + late))
-    return target.float(), valid & ~ignore
+    start, stop = (int(x * SAMPLE_RATE) for x in _check_target(target))
+    phrase = int(PHRASE * SAMPLE_RATE)
+    hit = pos & (ends >= lab + start) & (ends <= lab + stop)
+    ignore = pos & (((ends >= lab - phrase) & (ends < lab + start)) | (ends > lab + stop))
+    return hit.float(), valid & ~ignore

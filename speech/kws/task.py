@@ -14,7 +14,7 @@ from torch import nn
 from speech.asr.vocab import CharVocab
 from speech.data.dataset import Batch, make_loader
 from speech.data.features import FeatureConfig, SpecAugment, fit_input_normalisation, mel_warp
-from speech.kws.data import KWSClips, frame_targets
+from speech.kws.data import TARGET, KWSClips, frame_targets
 from speech.kws.model import KWSModel
 from speech.kws.stream import smooth
 
@@ -41,6 +41,10 @@ class KWSTask:
             rendered with fresh prosody and extra voices by :mod:`speech.kws.variants`, built
             next to the corpus on first use (0 = off). ``train_splits`` applies to them too; validation stays on the
             corpus's own dev clips.
+        target_window: frames whose window ends within (start, stop) seconds of the phrase
+            end are positive. A start after the end (e.g. 0.12) makes the model wait until it
+            has heard that the phrase is over, so "hey novak" can be told from "hey nova";
+            detections then come that much later.
         smoothing: posterior smoothing window (frames) used for clip scores.
         target_false_alarm_rate: dev operating point, as a share of negative dev clips.
         ctc_weight: weight of an auxiliary character CTC loss on every transcribed clip,
@@ -63,6 +67,7 @@ class KWSTask:
         time_stretch: float = 0.0,
         train_splits: tuple[str, ...] | list[str] = ("train",),
         variants: int = 0,
+        target_window: tuple[float, float] | list[float] = TARGET,
         smoothing: int = 5,
         target_false_alarm_rate: float = 0.005,
         spec_augment: dict[str, Any] | None = None,
@@ -84,6 +89,7 @@ class KWSTask:
         if variants < 0:
             raise ValueError("variants must be >= 0")
         self.variants = variants
+        self.target_window = (float(target_window[0]), float(target_window[1]))
         self.target_far = target_false_alarm_rate
         self.spec_augment = SpecAugment(**(spec_augment or {}))
         self.seed = seed
@@ -103,7 +109,12 @@ class KWSTask:
         return KWSModel(**args)
 
     def datasets(self) -> tuple[KWSClips, KWSClips]:
-        kw = {"wake_phrase": self.wake_phrase, "max_seconds": self.max_seconds, "seed": self.seed}
+        kw = {
+            "wake_phrase": self.wake_phrase,
+            "max_seconds": self.max_seconds,
+            "seed": self.seed,
+            "target": self.target_window,
+        }
         tokenize = self.vocab.encode if self.ctc_weight > 0 else None
         manifests = [self.manifest]
         if self.variants:
@@ -157,6 +168,7 @@ class KWSTask:
             feats.shape[1],
             hop=self.frontend.hop_length,
             window=self.frontend.n_fft,
+            target=self.target_window,
         )
         if train and self.time_stretch > 0:  # one tempo per batch: features and targets alike
             rate = 1 + (2 * float(torch.rand(())) - 1) * self.time_stretch
@@ -239,5 +251,6 @@ class KWSTask:
                 "threshold": metrics.get("threshold", 0.5),
                 "smoothing": self.smoothing,
                 "refractory": 1.0,
+                "target_window": list(self.target_window),
             },
         }

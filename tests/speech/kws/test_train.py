@@ -8,12 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from speech.asr.vocab import CharVocab
 from speech.checkpoint import load_model
-from speech.kws.data import KWSClips, frame_targets
+from speech.data.manifest import Utterance, Word
+from speech.kws.data import KWSClips, frame_targets, listen_on
 from speech.kws.model import KWSModel
 from speech.kws.task import KWSTask
 from speech.train import TrainerConfig, fit
@@ -41,6 +43,66 @@ def test_frame_targets_follow_phrase_end():
     assert not mask[
         0, (ends > 8000 - 9600) & (ends < 8000 - 800)
     ].any()  # inside the phrase: ignored
+
+
+def test_delayed_target_window_waits_for_the_phrase_to_be_over():
+    labels = torch.tensor([8000])
+    lengths = torch.tensor([16000])
+    target, mask = frame_targets(labels, lengths, 100, hop=160, window=512, target=(0.12, 0.45))
+    ends = torch.arange(100) * 160 + 512
+    assert torch.equal(target[0].bool(), (ends >= 8000 + 1920) & (ends <= 8000 + 7200))
+    # from inside the phrase up to the window: neither positive nor negative
+    assert not mask[0, (ends >= 8000 - 9600) & (ends < 8000 + 1920)].any()
+    assert mask[0, ends < 8000 - 9600].all()
+    with pytest.raises(ValueError, match="target window"):
+        frame_targets(labels, lengths, 100, hop=160, window=512, target=(0.3, 0.1))
+
+
+def _utt(start: float, end: float, duration: float) -> Utterance:
+    return Utterance(
+        id="u",
+        audio="u.wav",
+        duration=duration,
+        text="hey nova",
+        speaker="s",
+        device="d",
+        split="test",
+        kind="wake",
+        words=[Word("hey", start, start + 0.2), Word("nova", start + 0.2, end)],
+    )
+
+
+def test_listen_on_continues_a_clip_with_its_own_lead_in():
+    rng = np.random.default_rng(0)
+    lead = rng.normal(0, 0.01, 4000).astype(np.float32)  # 0.25 s of room before "hey"
+    speech = rng.normal(0, 0.3, 10000).astype(np.float32)
+    wave = np.concatenate([lead, speech, lead[:800]])  # the phrase ends 0.05 s before the clip
+    utt = _utt(0.25, 0.875, len(wave) / 16000)
+    out = listen_on(wave, utt, 0.5)
+    assert len(out) == int((0.875 + 0.5) * 16000)
+    assert np.array_equal(out[: len(wave)], wave)
+    tail = out[len(wave) :]
+    assert np.abs(tail).max() <= np.abs(lead).max()  # room noise, not speech
+    assert listen_on(out, utt, 0.5) is out  # long enough already: unchanged
+    bare = speech[:14000]  # no lead-in to repeat: silence
+    assert not listen_on(bare, _utt(0.0, 0.8, 0.875), 0.5)[14000:].any()
+
+
+def test_positives_keep_the_whole_target_window(tiny_corpus):
+    out, _ = tiny_corpus
+    ds = KWSClips(
+        out / "manifest.jsonl",
+        split="train",
+        wake_phrase="hey nova",
+        max_seconds=1.5,
+        train=False,
+        target=(0.12, 0.45),
+    )
+    positives = [i for i in range(len(ds)) if ds.is_positive(ds.utts[i])]
+    assert positives
+    for i in positives:
+        ex = ds[i]
+        assert ex.label + int(0.45 * 16000) <= len(ex.wave) <= int(1.5 * 16000)
 
 
 def test_crops_keep_the_phrase_end(tiny_corpus):

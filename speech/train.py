@@ -49,6 +49,9 @@ class TrainerConfig:
         resume: continue from ``last.pt`` in the output folder when it exists.
         init_from: start from this checkpoint's weights (fine-tuning: a new optimizer and
             schedule, the checkpoint's input normalisation); ignored when resuming.
+        ema: decay of an exponential moving average of the weights, updated every step
+            (0 = off). When on, the average is what is validated and saved as ``best.pt``:
+            it smooths the step-to-step noise of small, heavily augmented data sets.
     """
 
     device: str = "auto"
@@ -63,6 +66,7 @@ class TrainerConfig:
     num_workers: int = 0
     resume: bool = False
     init_from: str | None = None
+    ema: float = 0.0
     progress: bool = True
     seed: int = 0
 
@@ -118,6 +122,7 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
 
     start_epoch, best, bad_epochs, history = 0, None, 0, []
     last = out / "last.pt"
+    state: dict[str, Any] | None = None
     if cfg.resume and last.exists():
         state = torch.load(last, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
@@ -141,6 +146,16 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
         for buf in model.buffers():  # every rank starts from rank 0's normalisation
             torch.distributed.broadcast(buf, 0)
     net: nn.Module = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    if not 0.0 <= cfg.ema < 1.0:
+        raise ValueError(f"trainer.ema={cfg.ema}: needs 0 <= ema < 1 (0 = off)")
+    ema = None
+    if cfg.ema > 0:  # after init/resume, so the average starts from the loaded weights
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+        if state is not None and "ema" in state:
+            ema.load_state_dict(state["ema"])
+    judged = ema.module if ema is not None else model  # what is validated and saved
 
     writer = None
     if main:
@@ -169,6 +184,8 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
             scaler.step(opt)
             scaler.update()
             sched.step()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             seen += len(batch.ids)
             running = 0.98 * running + 0.02 * loss.item() if running else loss.item()
@@ -182,7 +199,8 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
                 torch.distributed.barrier()
             continue
         net.eval()
-        metrics = task.validate(model, dev_loader, device)
+        judged.eval()
+        metrics = task.validate(judged, dev_loader, device)
         metrics.update(
             epoch=epoch, train_loss=round(running, 5), clips_per_second=round(clips_per_s, 1)
         )
@@ -194,7 +212,7 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
         if improved:
             best, bad_epochs = metrics, 0
             meta = task.checkpoint_meta(metrics)
-            save_checkpoint(out / "best.pt", model, metrics=metrics, **meta)
+            save_checkpoint(out / "best.pt", judged, metrics=metrics, **meta)
         else:
             bad_epochs += 1
         log.info(
@@ -212,6 +230,7 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
                 "best": best,
                 "bad_epochs": bad_epochs,
                 "history": history,
+                **({"ema": ema.state_dict()} if ema is not None else {}),
             },
             last.with_suffix(".tmp"),
         )

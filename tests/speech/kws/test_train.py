@@ -176,6 +176,28 @@ def test_fit_checkpoint_and_resume(tiny_corpus, tmp_path):
     assert [h["epoch"] for h in history] == [0, 1, 2]  # resumed, not restarted
 
 
+def test_ema_weights_are_validated_saved_and_resumed(tiny_corpus, tmp_path):
+    out, _ = tiny_corpus
+    cfg = TrainerConfig(
+        max_epochs=1, patience=5, warmup_steps=2, progress=False, num_workers=0, ema=0.9
+    )
+    fit(_task(out), cfg, tmp_path)
+    last = torch.load(tmp_path / "last.pt", weights_only=False)
+    averaged = {k[len("module.") :]: v for k, v in last["ema"].items() if k.startswith("module.")}
+    assert averaged.keys() == last["model"].keys()
+    assert any(not torch.equal(averaged[k], last["model"][k]) for k in averaged)  # an average
+    best, _ = load_model(tmp_path / "best.pt", task="kws")
+    for k, v in best.state_dict().items():  # best.pt holds the average, not the raw weights
+        assert torch.equal(v, averaged[k])
+    cfg.max_epochs, cfg.resume = 2, True
+    fit(_task(out), cfg, tmp_path)
+    assert int(torch.load(tmp_path / "last.pt", weights_only=False)["ema"]["n_averaged"]) > int(
+        last["ema"]["n_averaged"]
+    )  # the average went on from the saved one
+    with pytest.raises(ValueError, match="ema"):
+        fit(_task(out), TrainerConfig(max_epochs=1, ema=1.0, progress=False), tmp_path / "x")
+
+
 def test_torchrun_ddp_on_cpu(tiny_corpus, tmp_path):
     out, _ = tiny_corpus
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

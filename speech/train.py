@@ -49,6 +49,9 @@ class TrainerConfig:
         resume: continue from ``last.pt`` in the output folder when it exists.
         init_from: start from this checkpoint's weights (fine-tuning: a new optimizer and
             schedule, the checkpoint's input normalisation); ignored when resuming.
+        select: which epoch ``best.pt`` keeps: ``dev`` (the best dev score) or ``last`` (the
+            final epoch, for a final fit whose dev set is trained on and so cannot choose;
+            the epoch budget then comes from an earlier run). Early stopping needs ``dev``.
         ema: decay of an exponential moving average of the weights, updated every step
             (0 = off). When on, the average is what is validated and saved as ``best.pt``:
             it smooths the step-to-step noise of small, heavily augmented data sets.
@@ -66,6 +69,7 @@ class TrainerConfig:
     num_workers: int = 0
     resume: bool = False
     init_from: str | None = None
+    select: str = "dev"
     ema: float = 0.0
     progress: bool = True
     seed: int = 0
@@ -146,6 +150,8 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
         for buf in model.buffers():  # every rank starts from rank 0's normalisation
             torch.distributed.broadcast(buf, 0)
     net: nn.Module = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    if cfg.select not in ("dev", "last"):
+        raise ValueError(f"trainer.select={cfg.select!r}: use 'dev' or 'last'")
     if not 0.0 <= cfg.ema < 1.0:
         raise ValueError(f"trainer.ema={cfg.ema}: needs 0 <= ema < 1 (0 = off)")
     ema = None
@@ -208,7 +214,7 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
         for k, v in metrics.items():
             if isinstance(v, float):
                 writer.add_scalar(f"dev/{k}", v, step)
-        improved = best is None or metrics["score"] > best["score"]
+        improved = best is None or metrics["score"] > best["score"] or cfg.select == "last"
         if improved:
             best, bad_epochs = metrics, 0
             meta = task.checkpoint_meta(metrics)
@@ -219,7 +225,7 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
             "epoch %d: %s%s",
             epoch,
             {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()},
-            " (best)" if improved else "",
+            (" (kept)" if cfg.select == "last" else " (best)") if improved else "",
         )
         torch.save(
             {

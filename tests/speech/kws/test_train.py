@@ -198,6 +198,29 @@ def test_ema_weights_are_validated_saved_and_resumed(tiny_corpus, tmp_path):
         fit(_task(out), TrainerConfig(max_epochs=1, ema=1.0, progress=False), tmp_path / "x")
 
 
+def test_select_last_keeps_the_final_epoch(tiny_corpus, tmp_path):
+    out, _ = tiny_corpus
+    task = _task(out)
+    validate, calls = task.validate, []
+
+    def worse_every_epoch(model, loader, device):  # dev would keep epoch 0 and stop early
+        calls.append(1)
+        return {**validate(model, loader, device), "score": -float(len(calls))}
+
+    task.validate = worse_every_epoch
+    cfg = TrainerConfig(
+        max_epochs=3, patience=1, warmup_steps=2, progress=False, num_workers=0, select="last"
+    )
+    fit(task, cfg, tmp_path)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert [h["epoch"] for h in metrics["history"]] == [0, 1, 2] and metrics["best"]["epoch"] == 2
+    last = torch.load(tmp_path / "last.pt", weights_only=False)["model"]
+    best, _ = load_model(tmp_path / "best.pt", task="kws")
+    assert all(torch.equal(v, last[k]) for k, v in best.state_dict().items())
+    with pytest.raises(ValueError, match="select"):
+        fit(_task(out), TrainerConfig(max_epochs=1, select="final", progress=False), tmp_path)
+
+
 def test_torchrun_ddp_on_cpu(tiny_corpus, tmp_path):
     out, _ = tiny_corpus
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -34,7 +34,7 @@ def _task(corpus: Path) -> KWSTask:
 def test_frame_targets_follow_phrase_end():
     labels = torch.tensor([8000, -1])
     lengths = torch.tensor([16000, 12000])
-    target, mask = frame_targets(labels, lengths, 100, hop=160, window=512)
+    target, mask = frame_targets(labels, lengths, 100, hop=160, window=512, target=(-0.05, 0.3))
     ends = torch.arange(100) * 160 + 512
     pos = (ends >= 8000 - 800) & (ends <= 8000 + 4800)
     assert torch.equal(target[0].bool(), pos)

@@ -27,7 +27,17 @@ from speech.data.manifest import audio_path, read_manifest
 from speech.kws.data import LISTEN_ON, listen_on
 from speech.kws.stream import clip_scores
 
-THRESHOLDS = np.concatenate([np.linspace(0.01, 0.9, 90), 1 - np.logspace(-1, -5, 60)])
+# Coarse below 0.9, 0.0005 apart from 0.9 to 0.999 (well-trained models' clip scores saturate
+# there, and a coarse step would skip the operating point), then log-spaced towards 1.
+THRESHOLDS = np.unique(
+    np.concatenate(
+        [
+            np.linspace(0.01, 0.9, 90),
+            np.linspace(0.9, 0.999, 199),
+            1 - np.logspace(-3, -5, 21),
+        ]
+    ).round(6)
+)
 
 
 def count_detections(scores: np.ndarray, threshold: float, refractory_frames: int) -> int:

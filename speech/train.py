@@ -74,6 +74,12 @@ class TrainerConfig:
     progress: bool = True
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.select not in ("dev", "last"):
+            raise ValueError(f"trainer.select={self.select!r}: use 'dev' or 'last'")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"trainer.ema={self.ema}: needs 0 <= ema < 1 (0 = off)")
+
 
 def _dist() -> tuple[int, int, int]:
     """(rank, local rank, world size) from torchrun's environment."""
@@ -150,10 +156,6 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
         for buf in model.buffers():  # every rank starts from rank 0's normalisation
             torch.distributed.broadcast(buf, 0)
     net: nn.Module = nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    if cfg.select not in ("dev", "last"):
-        raise ValueError(f"trainer.select={cfg.select!r}: use 'dev' or 'last'")
-    if not 0.0 <= cfg.ema < 1.0:
-        raise ValueError(f"trainer.ema={cfg.ema}: needs 0 <= ema < 1 (0 = off)")
     ema = None
     if cfg.ema > 0:  # after init/resume, so the average starts from the loaded weights
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn

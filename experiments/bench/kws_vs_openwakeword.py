@@ -28,7 +28,7 @@ from speech.audio import load_wav
 from speech.checkpoint import CheckpointError, load_model
 from speech.data.features import FeatureConfig
 from speech.data.manifest import audio_path, read_manifest
-from speech.kws.data import LISTEN_ON, listen_on
+from speech.kws.data import load_positive
 from speech.kws.evaluate import THRESHOLDS, false_accepts, first_within
 from speech.kws.stream import Detector, clip_scores
 
@@ -167,9 +167,7 @@ def main() -> None:
     manifest = corpus / "manifest.jsonl"
     utts = [u for u in read_manifest(manifest) if u.split == "test"]
     positives = [  # heard until LISTEN_ON after the phrase end, as speech.evaluate does
-        listen_on(load_wav(audio_path(manifest, u)), u, LISTEN_ON)
-        for u in utts
-        if u.kind == "wake" and u.text == "hey jarvis"
+        load_positive(manifest, u) for u in utts if u.kind == "wake" and u.text == "hey jarvis"
     ]
     streams = [load_wav(audio_path(manifest, u)) for u in utts if u.kind == "stream"]
     hours = sum(len(w) for w in streams) / SAMPLE_RATE / 3600

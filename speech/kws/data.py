@@ -52,6 +52,11 @@ def listen_on(wave: np.ndarray, utt: Utterance, seconds: float) -> np.ndarray:
     return np.concatenate([wave, tail.astype(wave.dtype)])
 
 
+def load_positive(manifest: str | os.PathLike, utt: Utterance) -> np.ndarray:
+    """A held-out positive as evaluation hears it: continued to LISTEN_ON after the phrase."""
+    return listen_on(load_wav(audio_path(manifest, utt)), utt, LISTEN_ON)
+
+
 class KWSClips(Dataset[Example]):
     """Clips of ``kinds`` from one split, at most ``max_seconds`` long.
 
@@ -100,7 +105,7 @@ class KWSClips(Dataset[Example]):
         self.max_samples = int(max_seconds * SAMPLE_RATE)
         self.train = train
         self.tokenize = tokenize
-        self.target = _check_target(target)
+        self.target = check_target(target)
         self.seed = seed
         self.epoch = 0
 
@@ -158,7 +163,8 @@ class KWSClips(Dataset[Example]):
         )
 
 
-def _check_target(target) -> tuple[float, float]:
+def check_target(target) -> tuple[float, float]:
+    """``target`` as a (start, stop) pair of floats, or a ValueError naming the rule."""
     start, stop = (float(x) for x in target)
     if not -PHRASE < start < stop:
         raise ValueError(
@@ -192,7 +198,7 @@ def frame_targets(
     valid = ends[None, :] <= wave_lengths[:, None].clamp(min=window)
     lab = labels[:, None]
     pos = lab >= 0
-    start, stop = (int(x * SAMPLE_RATE) for x in _check_target(target))
+    start, stop = (int(x * SAMPLE_RATE) for x in check_target(target))
     phrase = int(PHRASE * SAMPLE_RATE)
     hit = pos & (ends >= lab + start) & (ends <= lab + stop)
     ignore = pos & (((ends >= lab - phrase) & (ends < lab + start)) | (ends > lab + stop))

@@ -24,7 +24,7 @@ from speech.audio import load_wav
 from speech.data import augment
 from speech.data.features import FeatureConfig
 from speech.data.manifest import audio_path, read_manifest
-from speech.kws.data import LISTEN_ON, listen_on
+from speech.kws.data import LISTEN_ON, load_positive
 from speech.kws.stream import clip_scores
 
 # Coarse below 0.9, 0.0005 apart from 0.9 to 0.999 (well-trained models' clip scores saturate
@@ -97,7 +97,7 @@ def evaluate_kws(
     conditions = ["clean", *[f"{s:g}dB" for s in snrs]]
     pos_scores: dict[str, list[float]] = {c: [] for c in conditions}
     for u in tqdm(positives, desc="positives", disable=not progress):
-        wave = listen_on(load_wav(audio_path(manifest, u)), u, LISTEN_ON)
+        wave = load_positive(manifest, u)
         pos_scores["clean"].append(float(clip_scores(model, frontend, wave, smoothing).max()))
         for snr in snrs:
             noisy = augment.evaluation_noise(wave, snr, rng, babble)

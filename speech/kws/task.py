@@ -14,7 +14,7 @@ from torch import nn
 from speech.asr.vocab import CharVocab
 from speech.data.dataset import Batch, make_loader
 from speech.data.features import FeatureConfig, SpecAugment, fit_input_normalisation, mel_warp
-from speech.kws.data import TARGET, KWSClips, frame_targets
+from speech.kws.data import TARGET, KWSClips, check_target, frame_targets
 from speech.kws.model import KWSModel
 from speech.kws.stream import smooth
 
@@ -89,7 +89,7 @@ class KWSTask:
         if variants < 0:
             raise ValueError("variants must be >= 0")
         self.variants = variants
-        self.target_window = (float(target_window[0]), float(target_window[1]))
+        self.target_window = check_target(target_window)
         self.target_far = target_false_alarm_rate
         self.spec_augment = SpecAugment(**(spec_augment or {}))
         self.seed = seed

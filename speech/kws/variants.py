@@ -15,13 +15,14 @@ labelled ``dev``, so ``task.train_splits=[train]`` keeps dev unseen.
 
     python -m speech.kws variants corpora/default-1e3bd733 [--per-voice 100] [--workers 2]
 
-writes ``<corpus>/kws-variants-n100-s0/manifest.jsonl`` and its audio. Training builds or reuses
+writes ``<corpus>/kws-variants-n100-s0-<voices digest>/manifest.jsonl`` and its audio. Training builds or reuses
 it itself with ``task.variants=100``. A finished build is reused; an interrupted one resumes
 voice by voice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -46,6 +47,16 @@ log = logging.getLogger(__name__)
 
 # espeak-ng variants beyond the catalogue: different formant sets of the same synthesizer.
 EXTRA_ESPEAK = ("m1", "m2", "m4", "m5", "m6", "f1", "f3", "f5", "klatt2", "klatt3", "benjamin")
+# espeak-ng's other accents of English, two formant sets each: every other voice says the
+# phrase the American way, and unseen speakers' vowels and consonants differ more than that.
+ESPEAK_ACCENTS = (
+    "en-gb",
+    "en-gb-scotland",
+    "en-gb-x-rp",
+    "en-gb-x-gbclan",
+    "en-gb-x-gbcwmd",
+    "en-029",
+)
 # Voices calibration scored below this word accuracy on requests are too unclear to keep.
 MIN_ACCURACY = 0.3
 PUNCTUATION = ("{}", "{}.", "{}!", "{}?", "{},")
@@ -77,6 +88,16 @@ def variant_voices(corpus: Path) -> list[tuple[Voice, str]]:
         voices += [
             Voice(name=f"espeak-{m}", engine="espeak", family=f"espeak-{m}", model=f"en-us+{m}")
             for m in EXTRA_ESPEAK
+        ]
+        voices += [
+            Voice(
+                name=f"espeak-{a}-{m}", engine="espeak", family=f"espeak-{a}-{m}", model=f"{a}+{m}"
+            )
+            for i, a in enumerate(ESPEAK_ACCENTS)
+            for m in (
+                EXTRA_ESPEAK[(2 * i) % len(EXTRA_ESPEAK)],
+                EXTRA_ESPEAK[(2 * i + 1) % len(EXTRA_ESPEAK)],
+            )
         ]
     out = []
     for v in voices:
@@ -171,7 +192,11 @@ def render_voice(
 
 
 def variants_dir(corpus: str | os.PathLike, per_voice: int, seed: int) -> Path:
-    return Path(corpus) / f"kws-variants-n{per_voice}-s{seed}"
+    """Where a build lives; its name changes with the voices rendered, so a build made with an
+    older voice list is never reused for a newer one."""
+    names = ",".join(sorted(f"{v.name}:{split}" for v, split in variant_voices(Path(corpus))))
+    digest = hashlib.sha1(names.encode()).hexdigest()[:8]
+    return Path(corpus) / f"kws-variants-n{per_voice}-s{seed}-{digest}"
 
 
 def _job(args: tuple) -> tuple[str, list[str]]:

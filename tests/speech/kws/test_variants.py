@@ -11,7 +11,13 @@ from speech.audio import load_wav
 from speech.data.manifest import audio_path, read_manifest
 from speech.data.voices import CATALOGUE, Prosody, synthesize
 from speech.kws.task import KWSTask
-from speech.kws.variants import build_variants, speaker_key, variant_voices
+from speech.kws.variants import (
+    ESPEAK_ACCENTS,
+    build_variants,
+    speaker_key,
+    variant_voices,
+    variants_dir,
+)
 
 
 def test_speaker_key_joins_engines_of_one_person():
@@ -70,6 +76,29 @@ def test_variants_hold_out_test_speakers(tiny_corpus, tmp_path):
     assert not any(u.id.startswith("var-") for u in dev.utts)  # validation: the corpus only
     ex = train[next(i for i, u in enumerate(train.utts) if u.id.startswith("var-"))]
     assert ex.wave.numel() > 0
+
+
+def test_full_catalogue_adds_accents_and_names_the_build_by_its_voices(tmp_path):
+    spec = {
+        "voices": None,
+        "test_families": ["flite-awb", "fest-ked"],
+        "dev_families": ["flite-kal16"],
+    }
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    chosen = variant_voices(tmp_path)
+    assert {speaker_key(v) for v, _ in chosen}.isdisjoint({"awb", "ked"})
+    assert {split for v, split in chosen if speaker_key(v) == "kal"} == {"dev"}
+    accents = [v for v, _ in chosen if v.name.startswith("espeak-en-")]
+    assert {v.model.split("+")[0] for v in accents} == set(ESPEAK_ACCENTS)
+    (scottish,) = synthesize(next(v for v in accents if "scotland" in v.model), ["hey nova"])
+    assert scottish is not None and len(scottish.wave) > 0.3 * 16000
+
+    first = variants_dir(tmp_path, 100, 0)
+    assert variants_dir(tmp_path, 100, 0) == first
+    assert variants_dir(tmp_path, 100, 1) != first
+    spec["test_families"] = ["flite-awb"]  # another voice list: never the same build
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    assert variants_dir(tmp_path, 100, 0) != first
 
 
 def test_bad_variant_settings(tiny_corpus):

@@ -139,6 +139,30 @@ def test_tokenized_crops_carry_only_whole_words(tiny_corpus):
     assert spelled > len(ds) // 2
 
 
+def test_time_stretch_moves_features_and_targets_together(tiny_corpus):
+    out, _ = tiny_corpus
+    kw = {
+        "model": {"channels": 16, "dilations": [1, 2, 4]},
+        "batch_seconds": 20.0,
+        "mel_warp": 0.0,
+        "spec_augment": {"freq_masks": 0, "time_masks": 0},
+    }
+    plain = KWSTask(out / "manifest.jsonl", **kw)
+    stretched = KWSTask(out / "manifest.jsonl", time_stretch=0.3, **kw)
+    model = plain.build_model()
+    train, _ = plain.loaders(ddp=False, num_workers=0)
+    batch = next(b for b in train if bool((b.labels >= 0).any()))
+    _, targets, mask, _ = plain._logits(model, batch, train=True)
+    torch.manual_seed(3)
+    logits, s_targets, s_mask, _ = stretched._logits(model, batch, train=True)
+    rate = logits.shape[1] / targets.shape[1]
+    assert rate != 1 and 0.7 <= rate <= 1.3
+    assert s_targets.shape == s_mask.shape == logits.shape
+    positives = int((batch.labels >= 0).sum())
+    assert abs(s_targets.sum() - rate * targets.sum()) <= 2 * positives
+    assert abs(s_mask.sum() - rate * mask.sum()) <= 2 * len(batch.labels)
+
+
 def test_ctc_head_trains_but_stays_out_of_inference(tiny_corpus, tmp_path):
     out, _ = tiny_corpus
     task = KWSTask(

@@ -2,7 +2,7 @@
 
     python -m speech.kws detect [--model PATH] [--threshold T] FILE.wav ...
     python -m speech.kws export [--model PATH] OUT_DIR
-    python -m speech.kws variants CORPUS_DIR [--per-voice N] [--workers N]
+    python -m speech.kws variants CORPUS_DIR [--per-voice N] [--workers N] [--no-accents]
 
 ``detect`` prints one JSON line per file: ``{"file", "detections": [{"time", "score"}]}``,
 plus ``"warnings"`` when the audio is silent, clipped, stereo (mixed down) or at another
@@ -85,6 +85,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     v.add_argument("--workers", type=int, default=2)
     v.add_argument("--seed", type=int, default=0)
+    v.add_argument(
+        "--accents",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="add espeak-ng voices with other English accents (default: yes)",
+    )
     args = ap.parse_args(argv)
     if args.cmd == "variants":
         from speech.kws.variants import build_variants, summary
@@ -93,7 +99,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"error: {args.corpus} is not a built corpus (no spec.json)", file=sys.stderr)
             sys.exit(2)
         path = build_variants(
-            args.corpus, per_voice=args.per_voice, seed=args.seed, workers=args.workers
+            args.corpus,
+            per_voice=args.per_voice,
+            seed=args.seed,
+            accents=args.accents,
+            workers=args.workers,
         )
         print(json.dumps({"manifest": str(path), **summary(path)}))
         return

@@ -85,7 +85,9 @@ def test_full_catalogue_adds_accents_and_names_the_build_by_its_voices(tmp_path)
         "dev_families": ["flite-kal16"],
     }
     (tmp_path / "spec.json").write_text(json.dumps(spec))
-    chosen = variant_voices(tmp_path)
+    plain, chosen = variant_voices(tmp_path, accents=False), variant_voices(tmp_path)
+    assert not any(v.name.startswith("espeak-en-") for v, _ in plain)
+    assert len(chosen) == len(plain) + 2 * len(ESPEAK_ACCENTS)
     assert {speaker_key(v) for v, _ in chosen}.isdisjoint({"awb", "ked"})
     assert {split for v, split in chosen if speaker_key(v) == "kal"} == {"dev"}
     accents = [v for v, _ in chosen if v.name.startswith("espeak-en-")]
@@ -96,6 +98,7 @@ def test_full_catalogue_adds_accents_and_names_the_build_by_its_voices(tmp_path)
     first = variants_dir(tmp_path, 100, 0)
     assert variants_dir(tmp_path, 100, 0) == first
     assert variants_dir(tmp_path, 100, 1) != first
+    assert variants_dir(tmp_path, 100, 0, accents=False) != first
     spec["test_families"] = ["flite-awb"]  # another voice list: never the same build
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     assert variants_dir(tmp_path, 100, 0) != first

@@ -13,10 +13,10 @@ Held-out speakers stay held out: a voice whose speaker is in a test family is ne
 and a voice of a dev speaker (``kal`` for both flite-kal16 and festival's kal_diphone) is
 labelled ``dev``, so ``task.train_splits=[train]`` keeps dev unseen.
 
-    python -m speech.kws variants corpora/default-1e3bd733 [--per-voice 100] [--workers 2]
+    python -m speech.kws variants corpora/default-1e3bd733 [--per-voice 100] [--no-accents]
 
-writes ``<corpus>/kws-variants-n100-s0-<voices digest>/manifest.jsonl`` and its audio. Training builds or reuses
-it itself with ``task.variants=100``. A finished build is reused; an interrupted one resumes
+writes ``<corpus>/kws-variants-n100-s0-<digest>/manifest.jsonl`` and its audio; the digest names
+the voice list. Training builds or reuses it itself with ``task.variants=100``. A finished build is reused; an interrupted one resumes
 voice by voice.
 """
 
@@ -93,10 +93,9 @@ def variant_voices(corpus: Path, accents: bool = True) -> list[tuple[Voice, str]
             Voice(name=f"espeak-{m}", engine="espeak", family=f"espeak-{m}", model=f"en-us+{m}")
             for m in EXTRA_ESPEAK
         ]
-        voices += (
-            []
-            if not accents
-            else [
+        if accents:
+            formants = [EXTRA_ESPEAK[i % len(EXTRA_ESPEAK)] for i in range(2 * len(ESPEAK_ACCENTS))]
+            voices += [
                 Voice(
                     name=f"espeak-{a}-{m}",
                     engine="espeak",
@@ -104,12 +103,8 @@ def variant_voices(corpus: Path, accents: bool = True) -> list[tuple[Voice, str]
                     model=f"{a}+{m}",
                 )
                 for i, a in enumerate(ESPEAK_ACCENTS)
-                for m in (
-                    EXTRA_ESPEAK[(2 * i) % len(EXTRA_ESPEAK)],
-                    EXTRA_ESPEAK[(2 * i + 1) % len(EXTRA_ESPEAK)],
-                )
+                for m in formants[2 * i : 2 * i + 2]
             ]
-        )
     out = []
     for v in voices:
         key = speaker_key(v)

@@ -16,7 +16,7 @@ labelled ``dev``, so ``task.train_splits=[train]`` keeps dev unseen.
     python -m speech.kws variants corpora/default-1e3bd733 [--per-voice 100] [--no-accents]
 
 writes ``<corpus>/kws-variants-n100-s0-<digest>/manifest.jsonl`` and its audio; the digest names
-the voice list. Training builds or reuses it itself with ``task.variants=100``. A finished build is reused; an interrupted one resumes
+the voice list and prosody ranges. Training builds or reuses it itself with ``task.variants=100``. A finished build is reused; an interrupted one resumes
 voice by voice.
 """
 
@@ -114,13 +114,25 @@ def variant_voices(corpus: Path, accents: bool = True) -> list[tuple[Voice, str]
     return out
 
 
+# Ranges each clip's prosody is drawn from (uniform; integer ones include the upper bound only
+# for pitch_cents). Part of a build's name, so changing one never reuses an older build.
+PROSODY = {
+    "stretch": (0.8, 1.3),
+    "pitch_cents": (-250, 250),
+    "tempo": (0.9, 1.1),
+    "espeak_speed": (120, 220),
+    "espeak_pitch": (20, 80),
+}
+
+
 def _prosody(voice: Voice, rng: np.random.Generator) -> Prosody:
+    espeak = voice.engine == "espeak"
     return Prosody(
-        stretch=float(rng.uniform(0.8, 1.3)) if voice.engine != "espeak" else 1.0,
-        pitch_cents=int(rng.integers(-250, 251)),
-        tempo=float(rng.uniform(0.9, 1.1)),
-        espeak_speed=int(rng.integers(120, 220)) if voice.engine == "espeak" else None,
-        espeak_pitch=int(rng.integers(20, 80)) if voice.engine == "espeak" else None,
+        stretch=float(rng.uniform(*PROSODY["stretch"])) if not espeak else 1.0,
+        pitch_cents=int(rng.integers(PROSODY["pitch_cents"][0], PROSODY["pitch_cents"][1] + 1)),
+        tempo=float(rng.uniform(*PROSODY["tempo"])),
+        espeak_speed=int(rng.integers(*PROSODY["espeak_speed"])) if espeak else None,
+        espeak_pitch=int(rng.integers(*PROSODY["espeak_pitch"])) if espeak else None,
     )
 
 
@@ -202,12 +214,12 @@ def render_voice(
 def variants_dir(
     corpus: str | os.PathLike, per_voice: int, seed: int, accents: bool = True
 ) -> Path:
-    """Where a build lives; its name changes with the voices rendered, so a build made with an
-    older voice list is never reused for a newer one."""
+    """Where a build lives; its name changes with the voices rendered and the prosody ranges, so
+    a build made with other settings is never reused."""
     names = ",".join(
         sorted(f"{v.name}:{split}" for v, split in variant_voices(Path(corpus), accents))
     )
-    digest = hashlib.sha1(names.encode()).hexdigest()[:8]
+    digest = hashlib.sha1(f"{names};{sorted(PROSODY.items())}".encode()).hexdigest()[:8]
     return Path(corpus) / f"kws-variants-n{per_voice}-s{seed}-{digest}"
 
 

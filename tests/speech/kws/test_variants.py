@@ -10,6 +10,7 @@ import pytest
 from speech.audio import load_wav
 from speech.data.manifest import audio_path, read_manifest
 from speech.data.voices import CATALOGUE, Prosody, synthesize
+from speech.kws import variants
 from speech.kws.task import KWSTask
 from speech.kws.variants import (
     ESPEAK_ACCENTS,
@@ -78,7 +79,7 @@ def test_variants_hold_out_test_speakers(tiny_corpus, tmp_path):
     assert ex.wave.numel() > 0
 
 
-def test_full_catalogue_adds_accents_and_names_the_build_by_its_voices(tmp_path):
+def test_full_catalogue_adds_accents_and_names_the_build_by_its_settings(tmp_path, monkeypatch):
     spec = {
         "voices": None,
         "test_families": ["flite-awb", "fest-ked"],
@@ -99,6 +100,9 @@ def test_full_catalogue_adds_accents_and_names_the_build_by_its_voices(tmp_path)
     assert variants_dir(tmp_path, 100, 0) == first
     assert variants_dir(tmp_path, 100, 1) != first
     assert variants_dir(tmp_path, 100, 0, accents=False) != first
+    monkeypatch.setitem(variants.PROSODY, "tempo", (0.9, 1.25))  # other prosody: another build
+    assert variants_dir(tmp_path, 100, 0) != first
+    monkeypatch.undo()
     spec["test_families"] = ["flite-awb"]  # another voice list: never the same build
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     assert variants_dir(tmp_path, 100, 0) != first

@@ -43,6 +43,8 @@ class KWSTask:
             corpus's own dev clips.
         variant_accents: add twelve espeak-ng voices with other accents of English to the
             variants (on "hey nova": lower mean and spread of held-out FRR over seeds).
+        variant_prosody: overrides of the variants' prosody ranges
+            (:data:`speech.kws.variants.PROSODY`), e.g. ``{tempo: [0.9, 1.25]}``.
         target_window: frames whose window ends within (start, stop) seconds of the phrase
             end are positive. A start after the end (e.g. 0.12) makes the model wait until it
             has heard that the phrase is over, so "hey novak" can be told from "hey nova";
@@ -70,6 +72,7 @@ class KWSTask:
         train_splits: tuple[str, ...] | list[str] = ("train",),
         variants: int = 0,
         variant_accents: bool = True,
+        variant_prosody: dict[str, Any] | None = None,
         target_window: tuple[float, float] | list[float] = TARGET,
         smoothing: int = 5,
         target_false_alarm_rate: float = 0.005,
@@ -93,6 +96,9 @@ class KWSTask:
             raise ValueError("variants must be >= 0")
         self.variants = variants
         self.variant_accents = bool(variant_accents)
+        from speech.kws.variants import prosody_ranges
+
+        self.variant_prosody = prosody_ranges(variant_prosody)  # checked now, not mid-build
         self.target_window = check_target(target_window)
         self.target_far = target_false_alarm_rate
         self.spec_augment = SpecAugment(**(spec_augment or {}))
@@ -130,6 +136,7 @@ class KWSTask:
                     per_voice=self.variants,
                     seed=self.seed,
                     accents=self.variant_accents,
+                    prosody=self.variant_prosody,
                 )
             )
         return (

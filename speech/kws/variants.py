@@ -114,8 +114,9 @@ def variant_voices(corpus: Path, accents: bool = True) -> list[tuple[Voice, str]
     return out
 
 
-# Ranges each clip's prosody is drawn from (uniform; integer ones include the upper bound only
-# for pitch_cents). Part of a build's name, so changing one never reuses an older build.
+# Default ranges each clip's prosody is drawn from (uniform; of the integer ones only pitch_cents
+# includes its upper bound). ``prosody=`` overrides them per build; they are part of the build's
+# name, so other ranges never reuse an older build.
 PROSODY = {
     "stretch": (0.8, 1.3),
     "pitch_cents": (-250, 250),
@@ -125,14 +126,28 @@ PROSODY = {
 }
 
 
-def _prosody(voice: Voice, rng: np.random.Generator) -> Prosody:
+def prosody_ranges(overrides: dict | None = None) -> dict[str, tuple]:
+    """:data:`PROSODY` with ``overrides`` ({name: [low, high]}) applied and checked."""
+    ranges = dict(PROSODY)
+    for name, value in (overrides or {}).items():
+        if name not in PROSODY:
+            raise ValueError(f"unknown prosody range {name!r}; known: {sorted(PROSODY)}")
+        low, high = value
+        if not low < high:
+            raise ValueError(f"prosody range {name!r} needs low < high, not {list(value)}")
+        ranges[name] = (low, high)
+    return ranges
+
+
+def _prosody(voice: Voice, rng: np.random.Generator, ranges: dict[str, tuple]) -> Prosody:
     espeak = voice.engine == "espeak"
+    cents = ranges["pitch_cents"]
     return Prosody(
-        stretch=float(rng.uniform(*PROSODY["stretch"])) if not espeak else 1.0,
-        pitch_cents=int(rng.integers(PROSODY["pitch_cents"][0], PROSODY["pitch_cents"][1] + 1)),
-        tempo=float(rng.uniform(*PROSODY["tempo"])),
-        espeak_speed=int(rng.integers(*PROSODY["espeak_speed"])) if espeak else None,
-        espeak_pitch=int(rng.integers(*PROSODY["espeak_pitch"])) if espeak else None,
+        stretch=float(rng.uniform(*ranges["stretch"])) if not espeak else 1.0,
+        pitch_cents=int(rng.integers(int(cents[0]), int(cents[1]) + 1)),
+        tempo=float(rng.uniform(*ranges["tempo"])),
+        espeak_speed=int(rng.integers(*map(int, ranges["espeak_speed"]))) if espeak else None,
+        espeak_pitch=int(rng.integers(*map(int, ranges["espeak_pitch"]))) if espeak else None,
     )
 
 
@@ -153,6 +168,7 @@ def render_voice(
     per_voice: int,
     seed: int,
     augment_prob: float = 0.8,
+    prosody: dict[str, tuple] | None = None,
 ) -> list[Utterance]:
     """``per_voice`` wake clips, confusables and ordinary sentences of one voice, written under
     the build directory ``out``."""
@@ -171,7 +187,8 @@ def render_voice(
         + [gen.ordinary() for _ in range(per_voice)]
     )
     spoken = [str(rng.choice(PUNCTUATION)).format(t) for t in texts]
-    prosody = [_prosody(voice, rng) for _ in texts]
+    ranges = prosody_ranges(prosody)
+    prosody = [_prosody(voice, rng, ranges) for _ in texts]
     bank, babble = _noise_sources(corpus)
     out_dir = out / "audio" / voice.name
     utts = []
@@ -212,14 +229,19 @@ def render_voice(
 
 
 def variants_dir(
-    corpus: str | os.PathLike, per_voice: int, seed: int, accents: bool = True
+    corpus: str | os.PathLike,
+    per_voice: int,
+    seed: int,
+    accents: bool = True,
+    prosody: dict | None = None,
 ) -> Path:
     """Where a build lives; its name changes with the voices rendered and the prosody ranges, so
     a build made with other settings is never reused."""
     names = ",".join(
         sorted(f"{v.name}:{split}" for v, split in variant_voices(Path(corpus), accents))
     )
-    digest = hashlib.sha1(f"{names};{sorted(PROSODY.items())}".encode()).hexdigest()[:8]
+    ranges = sorted(prosody_ranges(prosody).items())
+    digest = hashlib.sha1(f"{names};{ranges}".encode()).hexdigest()[:8]
     return Path(corpus) / f"kws-variants-n{per_voice}-s{seed}-{digest}"
 
 
@@ -239,12 +261,14 @@ def build_variants(
     per_voice: int = 100,
     seed: int = 0,
     accents: bool = True,
+    prosody: dict | None = None,
     workers: int = 2,
     progress: bool = True,
 ) -> Path:
     """Render every variant voice (resuming from finished shards); returns the manifest path.
 
-    ``accents`` adds espeak-ng voices with other accents of English (:data:`ESPEAK_ACCENTS`).
+    ``accents`` adds espeak-ng voices with other accents of English (:data:`ESPEAK_ACCENTS`);
+    ``prosody`` overrides ranges of :data:`PROSODY`, e.g. ``{"tempo": [0.9, 1.25]}``.
     """
     from tqdm import tqdm
 
@@ -252,7 +276,8 @@ def build_variants(
     spec = json.loads((corpus / "spec.json").read_text())
     if per_voice < 1:
         raise ValueError(f"per_voice must be >= 1, not {per_voice}")
-    out = variants_dir(corpus, per_voice, seed, accents)
+    ranges = prosody_ranges(prosody)
+    out = variants_dir(corpus, per_voice, seed, accents, ranges)
     manifest = out / "manifest.jsonl"
     if manifest.exists():
         return manifest
@@ -262,6 +287,7 @@ def build_variants(
         "out": out,
         "wake_phrase": spec["wake_phrase"],
         "confusables": list(spec["confusables"]),
+        "prosody": ranges,
         **settings,
     }
     jobs = [(corpus, v, split, kw) for v, split in variant_voices(corpus, accents)]

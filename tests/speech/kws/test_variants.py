@@ -10,7 +10,6 @@ import pytest
 from speech.audio import load_wav
 from speech.data.manifest import audio_path, read_manifest
 from speech.data.voices import CATALOGUE, Prosody, synthesize
-from speech.kws import variants
 from speech.kws.task import KWSTask
 from speech.kws.variants import (
     ESPEAK_ACCENTS,
@@ -27,6 +26,16 @@ def test_speaker_key_joins_engines_of_one_person():
     assert speaker_key(by_name["fest-ked-up3"]) == "ked"
     assert speaker_key(by_name["flite-awb-up2"]) == "awb"
     assert speaker_key(by_name["espeak-f2"]) == "espeak"
+
+
+def test_prosody_ranges_reach_the_rendering(tiny_corpus):
+    out, _ = tiny_corpus
+    manifest = build_variants(
+        out, per_voice=2, workers=1, progress=False, prosody={"tempo": [1.3, 1.31]}
+    )
+    assert manifest != build_variants(out, per_voice=2, workers=1, progress=False)
+    tempos = [u.synth["prosody"]["tempo"] for u in read_manifest(manifest)]
+    assert tempos and all(1.3 <= t <= 1.31 for t in tempos)
 
 
 def test_prosody_changes_the_rendering():
@@ -79,7 +88,7 @@ def test_variants_hold_out_test_speakers(tiny_corpus, tmp_path):
     assert ex.wave.numel() > 0
 
 
-def test_full_catalogue_adds_accents_and_names_the_build_by_its_settings(tmp_path, monkeypatch):
+def test_full_catalogue_adds_accents_and_names_the_build_by_its_settings(tmp_path):
     spec = {
         "voices": None,
         "test_families": ["flite-awb", "fest-ked"],
@@ -100,9 +109,8 @@ def test_full_catalogue_adds_accents_and_names_the_build_by_its_settings(tmp_pat
     assert variants_dir(tmp_path, 100, 0) == first
     assert variants_dir(tmp_path, 100, 1) != first
     assert variants_dir(tmp_path, 100, 0, accents=False) != first
-    monkeypatch.setitem(variants.PROSODY, "tempo", (0.9, 1.25))  # other prosody: another build
-    assert variants_dir(tmp_path, 100, 0) != first
-    monkeypatch.undo()
+    assert variants_dir(tmp_path, 100, 0, prosody={"tempo": [0.9, 1.25]}) != first
+    assert variants_dir(tmp_path, 100, 0, prosody={"tempo": [0.9, 1.1]}) == first  # the default
     spec["test_families"] = ["flite-awb"]  # another voice list: never the same build
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     assert variants_dir(tmp_path, 100, 0) != first
@@ -114,3 +122,7 @@ def test_bad_variant_settings(tiny_corpus):
         build_variants(out, per_voice=0)
     with pytest.raises(ValueError, match="variants"):
         KWSTask(out / "manifest.jsonl", model={}, variants=-1)
+    with pytest.raises(ValueError, match="unknown prosody range 'speed'"):
+        KWSTask(out / "manifest.jsonl", model={}, variant_prosody={"speed": [1, 2]})
+    with pytest.raises(ValueError, match="low < high"):
+        build_variants(out, prosody={"tempo": [1.2, 0.9]})

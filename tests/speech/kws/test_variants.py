@@ -126,3 +126,14 @@ def test_bad_variant_settings(tiny_corpus):
         KWSTask(out / "manifest.jsonl", model={}, variant_prosody={"speed": [1, 2]})
     with pytest.raises(ValueError, match="low < high"):
         build_variants(out, prosody={"tempo": [1.2, 0.9]})
+
+
+def test_prosody_override_from_the_command_line(tiny_corpus):
+    from omegaconf import OmegaConf
+
+    from tests.conftest import compose_config
+
+    cfg = compose_config("train", ["task=kws", "task.variant_prosody={tempo: [0.9, 1.25]}"])
+    ranges = OmegaConf.to_container(cfg.task.variant_prosody)
+    task = KWSTask(tiny_corpus[0] / "manifest.jsonl", model={}, variant_prosody=ranges)
+    assert task.variant_prosody["tempo"] == (0.9, 1.25)

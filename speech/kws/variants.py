@@ -16,8 +16,8 @@ labelled ``dev``, so ``task.train_splits=[train]`` keeps dev unseen.
     python -m speech.kws variants corpora/default-1e3bd733 [--per-voice 100] [--no-accents]
 
 writes ``<corpus>/kws-variants-n100-s0-<digest>/manifest.jsonl`` and its audio; the digest names
-the voice list and prosody ranges. Training builds or reuses it itself with ``task.variants=100``. A finished build is reused; an interrupted one resumes
-voice by voice.
+the voice list and prosody ranges. Training builds or reuses it itself with ``task.variants=100``.
+A finished build is reused; an interrupted one resumes voice by voice.
 """
 
 from __future__ import annotations
@@ -237,12 +237,16 @@ def variants_dir(
 ) -> Path:
     """Where a build lives; its name changes with the voices rendered and the prosody ranges, so
     a build made with other settings is never reused."""
-    names = ",".join(
-        sorted(f"{v.name}:{split}" for v, split in variant_voices(Path(corpus), accents))
-    )
-    ranges = sorted(prosody_ranges(prosody).items())
-    digest = hashlib.sha1(f"{names};{ranges}".encode()).hexdigest()[:8]
-    return Path(corpus) / f"kws-variants-n{per_voice}-s{seed}-{digest}"
+    voices = variant_voices(Path(corpus), accents)
+    return _build_dir(Path(corpus), voices, per_voice, seed, prosody_ranges(prosody))
+
+
+def _build_dir(
+    corpus: Path, voices: list[tuple[Voice, str]], per_voice: int, seed: int, ranges: dict
+) -> Path:
+    names = ",".join(sorted(f"{v.name}:{split}" for v, split in voices))
+    digest = hashlib.sha1(f"{names};{sorted(ranges.items())}".encode()).hexdigest()[:8]
+    return corpus / f"kws-variants-n{per_voice}-s{seed}-{digest}"
 
 
 def _job(args: tuple) -> tuple[str, list[str]]:
@@ -277,7 +281,8 @@ def build_variants(
     if per_voice < 1:
         raise ValueError(f"per_voice must be >= 1, not {per_voice}")
     ranges = prosody_ranges(prosody)
-    out = variants_dir(corpus, per_voice, seed, accents, ranges)
+    voices = variant_voices(corpus, accents)
+    out = _build_dir(corpus, voices, per_voice, seed, ranges)
     manifest = out / "manifest.jsonl"
     if manifest.exists():
         return manifest
@@ -290,7 +295,7 @@ def build_variants(
         "prosody": ranges,
         **settings,
     }
-    jobs = [(corpus, v, split, kw) for v, split in variant_voices(corpus, accents)]
+    jobs = [(corpus, v, split, kw) for v, split in voices]
     lines: list[str] = []
     with get_context("spawn").Pool(max(1, workers)) as pool:
         for _, got in tqdm(

@@ -1,0 +1,90 @@
+"""experiments.kws_seeds: a recipe is judged on every seed's run, from the evaluation's own reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from experiments.kws_seeds import Run, frr_at, main, verdicts
+from speech.checkpoint import save_checkpoint
+from speech.data.features import FeatureConfig
+from speech.kws.model import KWSModel
+
+
+def test_run_names_need_a_recipe_and_a_seed():
+    assert Run.parse("a/b/1=x.pt") == Run("a/b", "1", Path("x.pt"))
+    for bad in ("accents=x.pt", "accents/1", "/1=x.pt", "accents/=x.pt", "accents/1="):
+        with pytest.raises(ValueError, match="RECIPE/SEED=CHECKPOINT"):
+            Run.parse(bad)
+
+
+def test_frr_at_reads_the_det_curve_at_the_lowest_threshold_within_the_rate():
+    report = {"det": {"fa_per_hour": [9.0, 4.0, 1.0, 0.5, 0.0], "frr_clean": [0, 0, 0.1, 0.3, 0.9]}}
+    assert frr_at(report, 10.0) == 0.0
+    assert frr_at(report, 5.0) == 0.0
+    assert frr_at(report, 1.0) == 0.1
+    assert frr_at(report, 0.5) == 0.3
+    report["det"]["fa_per_hour"][-2:] = [0.7, 0.6]  # none reaches 0.5 FA/h: every positive lost
+    assert frr_at(report, 0.5) == 1.0
+
+
+def _row(recipe, seed, frr, corpus="test"):
+    return {"recipe": recipe, "seed": seed, "corpus": corpus, "frr": {"0.5": frr}}
+
+
+def test_a_recipe_meets_the_target_only_if_every_seed_does():
+    rows = [
+        _row("a", "0", 0.0),
+        _row("a", "1", 0.366),
+        _row("b", "0", 0.02),
+        _row("b", "1", 0.05),
+        _row("c", "0", 0.0),
+        _row("b", "1", 0.9, corpus="check"),
+    ]
+    v = verdicts(rows, 0.05, "test")
+    assert v["a"]["meets"] is False and v["a"]["mean_frr"] == pytest.approx(0.183)
+    assert v["b"]["meets"] is True and v["b"]["seeds"] == ["0", "1"]
+    assert v["c"]["meets"] is None  # one seed cannot show reliability
+    assert verdicts(rows, 0.05, "check")["b"]["meets"] is None
+
+
+def _checkpoint(path, seed):
+    torch.manual_seed(seed)
+    model = KWSModel(n_mels=40, channels=16, dilations=[1, 2, 4])
+    return save_checkpoint(
+        path,
+        model,
+        task="kws",
+        model_args={"n_mels": 40, "channels": 16, "dilations": [1, 2, 4]},
+        features=FeatureConfig(n_mels=40).asdict(),
+        extra={"wake_phrase": "hey nova", "threshold": 0.5, "smoothing": 5, "refractory": 1.0},
+    )
+
+
+def test_main_tabulates_every_run_and_reuses_its_reports(tiny_corpus, tmp_path, capsys):
+    corpus, _ = tiny_corpus
+    runs = [f"tiny/{s}={_checkpoint(tmp_path / f's{s}.pt', s)}" for s in (0, 1)]
+    out = tmp_path / "seeds"
+    args = [*runs, "--corpus", str(corpus), "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["seed"] for r in summary["rows"]] == ["0", "1"]
+    report = json.loads((out / corpus.name / "tiny-0" / "report.json").read_text())
+    assert summary["rows"][0]["frr"]["0.5"] == frr_at(report, 0.5)
+    assert summary["verdicts"][corpus.name]["tiny"]["meets"] in (True, False)
+    assert "| tiny | 1 |" in printed and (out / "summary.md").read_text() == printed
+
+    stamp = (out / corpus.name / "tiny-1" / "report.json").stat().st_mtime_ns
+    assert main(args) == 0
+    assert (out / corpus.name / "tiny-1" / "report.json").stat().st_mtime_ns == stamp
+
+
+def test_main_refuses_a_missing_checkpoint(tiny_corpus, tmp_path, capsys):
+    corpus, _ = tiny_corpus
+    with pytest.raises(SystemExit) as exc:
+        main(["r/0=" + str(tmp_path / "none.pt"), "--corpus", str(corpus)])
+    assert exc.value.code == 2 and "none.pt: not found" in capsys.readouterr().err

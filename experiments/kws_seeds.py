@@ -13,15 +13,17 @@ whether every run of a recipe meets the target.
         --corpus corpora/check-c04b8fbf \\
         shipped/0=models/kws-hey-nova/model.pt accents/0=outputs/a0/best.pt accents/1=...
 
-A run is named ``RECIPE/SEED=CHECKPOINT``. Reports go to ``OUT/<corpus>/<recipe>-<seed>/``
-(``report.json`` and ``det.png``, reused while newer than the checkpoint) and the table to
-``OUT/summary.{json,md}`` (``--out``, default ``outputs/kws-seeds``).
+A run is named ``RECIPE/SEED=CHECKPOINT``; the recipe may contain spaces. Each run's
+``report.json`` and ``det.png`` go to ``OUT/<corpus>/<recipe>-<seed>/`` (other characters than
+letters, digits and ``.+-`` become ``_``) and are reused while newer than the checkpoint; the
+table goes to ``OUT/summary.{json,md}``. ``--out`` defaults to ``outputs/kws-seeds``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,26 +95,31 @@ def verdicts(rows: list[dict[str, Any]], max_frr: float, corpus: str) -> dict[st
 
 
 def markdown(rows: list[dict[str, Any]], verdict: dict[str, dict], max_frr: float) -> str:
-    head = " | ".join(f"{t:g}" for t in FA_TARGETS)
+    """One corpus's rows as a Markdown table, then a verdict line per recipe."""
+    at = " / ".join(f"{t:g}" for t in FA_TARGETS)
     lines = [
-        f"| recipe | seed | corpus | FRR at {head} FA/h | threshold | voices losing positives |",
-        "|---|---|---|---|---|---|",
+        f"| recipe | seed | FRR at {at} FA/h | threshold | voices losing positives |",
+        "|---|---|---|---|---|",
     ]
     for r in rows:
         frr = " / ".join(f"{100 * v:.1f}%" for v in r["frr"].values())
         bad = ", ".join(f"{k} {100 * v:.0f}%" for k, v in r["failing_voices"].items()) or "-"
-        lines.append(
-            f"| {r['recipe']} | {r['seed']} | {r['corpus']} | {frr} | {r['threshold']:.4f} | {bad} |"
-        )
+        lines.append(f"| {r['recipe']} | {r['seed']} | {frr} | {r['threshold']:.4f} | {bad} |")
     lines.append("")
+    target = f"FRR <= {100 * max_frr:g}% at 0.5 FA/h"
     for recipe, v in verdict.items():
         seeds = ", ".join(f"{s}: {100 * f:.1f}%" for s, f in zip(v["seeds"], v["frr"], strict=True))
-        word = {True: "meets", False: "does not meet", None: "(one seed) cannot show"}
-        lines.append(
-            f"- {recipe} {word[v['meets']]} FRR <= {100 * max_frr:g}% at 0.5 FA/h on every seed"
-            f" ({seeds}; mean {100 * v['mean_frr']:.1f}%)."
-        )
+        word = {
+            True: f"meets {target} on every seed",
+            False: f"does not meet {target} on every seed",
+            None: f"has one seed: it cannot show {target} on every seed",
+        }[v["meets"]]
+        lines.append(f"- {recipe} {word} ({seeds}; mean {100 * v['mean_frr']:.1f}%).")
     return "\n".join(lines) + "\n"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.+-]+", "_", text).strip("_")
 
 
 def evaluate(run: Run, corpus: Path, out: Path, progress: bool) -> dict[str, Any]:
@@ -148,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for corpus in args.corpus:
         for run in runs:
-            out = args.out / corpus.name / f"{run.recipe.replace('/', '_')}-{run.seed}"
+            out = args.out / corpus.name / _slug(f"{run.recipe}-{run.seed}")
             report = evaluate(run, corpus, out, progress=not args.no_progress)
             rows.append(row(run, corpus.name, report))
     verdict = {c.name: verdicts(rows, args.max_frr, c.name) for c in args.corpus}

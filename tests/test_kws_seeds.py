@@ -66,21 +66,21 @@ def _checkpoint(path, seed):
 
 def test_main_tabulates_every_run_and_reuses_its_reports(tiny_corpus, tmp_path, capsys):
     corpus, _ = tiny_corpus
-    runs = [f"tiny/{s}={_checkpoint(tmp_path / f's{s}.pt', s)}" for s in (0, 1)]
+    runs = [f"tiny run/{s}={_checkpoint(tmp_path / f's{s}.pt', s)}" for s in (0, 1)]
     out = tmp_path / "seeds"
     args = [*runs, "--corpus", str(corpus), "--out", str(out), "--no-progress"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert [r["seed"] for r in summary["rows"]] == ["0", "1"]
-    report = json.loads((out / corpus.name / "tiny-0" / "report.json").read_text())
+    report = json.loads((out / corpus.name / "tiny_run-0" / "report.json").read_text())
     assert summary["rows"][0]["frr"]["0.5"] == frr_at(report, 0.5)
-    assert summary["verdicts"][corpus.name]["tiny"]["meets"] in (True, False)
-    assert "| tiny | 1 |" in printed and (out / "summary.md").read_text() == printed
+    assert summary["verdicts"][corpus.name]["tiny run"]["meets"] in (True, False)
+    assert "| tiny run | 1 |" in printed and (out / "summary.md").read_text() == printed
 
-    stamp = (out / corpus.name / "tiny-1" / "report.json").stat().st_mtime_ns
+    stamp = (out / corpus.name / "tiny_run-1" / "report.json").stat().st_mtime_ns
     assert main(args) == 0
-    assert (out / corpus.name / "tiny-1" / "report.json").stat().st_mtime_ns == stamp
+    assert (out / corpus.name / "tiny_run-1" / "report.json").stat().st_mtime_ns == stamp
 
 
 def test_main_refuses_a_missing_checkpoint(tiny_corpus, tmp_path, capsys):

@@ -15,8 +15,10 @@ whether every run of a recipe meets the target.
 
 A run is named ``RECIPE/SEED=CHECKPOINT``; the recipe may contain spaces. Each run's
 ``report.json`` and ``det.png`` go to ``OUT/<corpus>/<recipe>-<seed>/`` (other characters than
-letters, digits and ``.+-`` become ``_``) and are reused while newer than the checkpoint; the
-table goes to ``OUT/summary.{json,md}``. ``--out`` defaults to ``outputs/kws-seeds``.
+letters, digits and ``.+-`` become ``_``), with ``source.json`` naming the checkpoint file they
+came from: they are reused while it is the same file, unchanged. The table goes to
+``OUT/summary.{json,md}``. ``--out`` defaults to ``outputs/kws-seeds``. A checkpoint that cannot
+be loaded, or one for another wake phrase than the corpus's, stops the run with exit status 2.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from speech.checkpoint import CheckpointError
 from speech.kws.evaluate import first_within
 
 FA_TARGETS = (0.5, 1.0, 5.0, 10.0)
@@ -122,16 +125,27 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "_", text).strip("_")
 
 
+def _source(checkpoint: Path) -> dict[str, Any]:
+    st = checkpoint.stat()
+    return {"checkpoint": str(checkpoint.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
 def evaluate(run: Run, corpus: Path, out: Path, progress: bool) -> dict[str, Any]:
-    """The run's report on ``corpus``, reused while newer than its checkpoint."""
+    """The run's report on ``corpus``; reused while ``source.json`` names the same checkpoint file
+    (path, size and modification time), recomputed otherwise."""
     from speech.checkpoint import load_model
     from speech.kws.evaluate import evaluate_kws
 
-    report_file = out / "report.json"
-    if report_file.exists() and report_file.stat().st_mtime > run.checkpoint.stat().st_mtime:
+    report_file, source_file = out / "report.json", out / "source.json"
+    source = _source(run.checkpoint)
+    fresh = source_file.exists() and json.loads(source_file.read_text()) == source
+    if fresh and report_file.exists():
         return json.loads(report_file.read_text())
+    source_file.unlink(missing_ok=True)
     model, meta = load_model(run.checkpoint, task="kws")
-    return evaluate_kws(model.eval(), meta, corpus, out, snrs=(), progress=progress)
+    report = evaluate_kws(model.eval(), meta, corpus, out, snrs=(), progress=progress)
+    source_file.write_text(json.dumps(source))
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         runs = [Run.parse(a) for a in args.runs]
     except ValueError as err:
         p.error(str(err))
+    names = [(r.recipe, r.seed) for r in runs]
+    if len(set(names)) < len(names):
+        twice = sorted({f"{r}/{s}" for r, s in names if names.count((r, s)) > 1})
+        p.error(f"each RECIPE/SEED may be given once: {', '.join(twice)} repeated")
     for path in [r.checkpoint for r in runs] + [c / "manifest.jsonl" for c in args.corpus]:
         if not path.exists():
             p.error(f"{path}: not found")
@@ -156,7 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     for corpus in args.corpus:
         for run in runs:
             out = args.out / corpus.name / _slug(f"{run.recipe}-{run.seed}")
-            report = evaluate(run, corpus, out, progress=not args.no_progress)
+            try:
+                report = evaluate(run, corpus, out, progress=not args.no_progress)
+            except (CheckpointError, ValueError) as err:  # a bad checkpoint, another phrase
+                print(f"error: {run.recipe}/{run.seed} on {corpus}: {err}", file=sys.stderr)
+                return 2
             rows.append(row(run, corpus.name, report))
     verdict = {c.name: verdicts(rows, args.max_frr, c.name) for c in args.corpus}
     args.out.mkdir(parents=True, exist_ok=True)

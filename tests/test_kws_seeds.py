@@ -78,13 +78,33 @@ def test_main_tabulates_every_run_and_reuses_its_reports(tiny_corpus, tmp_path, 
     assert summary["verdicts"][corpus.name]["tiny run"]["meets"] in (True, False)
     assert "| tiny run | 1 |" in printed and (out / "summary.md").read_text() == printed
 
-    stamp = (out / corpus.name / "tiny_run-1" / "report.json").stat().st_mtime_ns
+    report_1 = out / corpus.name / "tiny_run-1" / "report.json"
+    stamp = report_1.stat().st_mtime_ns
     assert main(args) == 0
-    assert (out / corpus.name / "tiny_run-1" / "report.json").stat().st_mtime_ns == stamp
+    assert report_1.stat().st_mtime_ns == stamp  # same checkpoint files: reused
+
+    _checkpoint(tmp_path / "s1.pt", 5)  # retrained in place: evaluated again
+    assert main(args) == 0
+    assert report_1.stat().st_mtime_ns != stamp
+    other = str(_checkpoint(tmp_path / "other.pt", 1))  # same name, another file
+    stamp = report_1.stat().st_mtime_ns
+    assert main([runs[0], f"tiny run/1={other}", *args[2:]]) == 0
+    assert report_1.stat().st_mtime_ns != stamp
 
 
-def test_main_refuses_a_missing_checkpoint(tiny_corpus, tmp_path, capsys):
+def test_main_refuses_missing_corrupt_and_repeated_runs(tiny_corpus, tmp_path, capsys):
     corpus, _ = tiny_corpus
     with pytest.raises(SystemExit) as exc:
         main(["r/0=" + str(tmp_path / "none.pt"), "--corpus", str(corpus)])
     assert exc.value.code == 2 and "none.pt: not found" in capsys.readouterr().err
+
+    good = str(_checkpoint(tmp_path / "good.pt", 0))
+    with pytest.raises(SystemExit) as exc:
+        main([f"r/0={good}", f"r/0={good}", "--corpus", str(corpus)])
+    assert exc.value.code == 2 and "r/0 repeated" in capsys.readouterr().err
+
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    out = ["--corpus", str(corpus), "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([f"r/0={bad}", *out]) == 2
+    assert "error: r/0 on" in capsys.readouterr().err

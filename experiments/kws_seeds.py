@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from speech.checkpoint import CheckpointError
-from speech.kws.evaluate import first_within
+from speech.checkpoint import CheckpointError, load_model
+from speech.kws.evaluate import evaluate_kws, first_within
 
 FA_TARGETS = (0.5, 1.0, 5.0, 10.0)
 
@@ -133,9 +133,6 @@ def _source(checkpoint: Path) -> dict[str, Any]:
 def evaluate(run: Run, corpus: Path, out: Path, progress: bool) -> dict[str, Any]:
     """The run's report on ``corpus``; reused while ``source.json`` names the same checkpoint file
     (path, size and modification time), recomputed otherwise."""
-    from speech.checkpoint import load_model
-    from speech.kws.evaluate import evaluate_kws
-
     report_file, source_file = out / "report.json", out / "source.json"
     source = _source(run.checkpoint)
     fresh = source_file.exists() and json.loads(source_file.read_text()) == source

@@ -45,6 +45,9 @@ class KWSTask:
             variants (on "hey nova": lower mean and spread of held-out FRR over seeds).
         variant_prosody: overrides of the variants' prosody ranges
             (:data:`speech.kws.variants.PROSODY`), e.g. ``{tempo: [0.9, 1.25]}``.
+        variant_extra: ``{text: n}``, n more renderings per variant voice of each text, e.g.
+            the confusables a model still takes for the phrase. Built as an add-on next to the
+            variants (the same voices, prosody ranges and seed), so that build is reused.
         target_window: frames whose window ends within (start, stop) seconds of the phrase
             end are positive. A start after the end (e.g. 0.12) makes the model wait until it
             has heard that the phrase is over, so "hey novak" can be told from "hey nova";
@@ -73,6 +76,7 @@ class KWSTask:
         variants: int = 0,
         variant_accents: bool = True,
         variant_prosody: dict[str, Any] | None = None,
+        variant_extra: dict[str, int] | None = None,
         target_window: tuple[float, float] | list[float] = TARGET,
         smoothing: int = 5,
         target_false_alarm_rate: float = 0.005,
@@ -96,9 +100,12 @@ class KWSTask:
             raise ValueError("variants must be >= 0")
         self.variants = variants
         self.variant_accents = bool(variant_accents)
-        from speech.kws.variants import prosody_ranges
+        from speech.kws.variants import check_extra, prosody_ranges
 
         self.variant_prosody = prosody_ranges(variant_prosody)  # checked now, not mid-build
+        self.variant_extra = check_extra(variant_extra)
+        if self.variant_extra and not variants:
+            raise ValueError("variant_extra needs variants > 0 (it renders the variants' voices)")
         self.target_window = check_target(target_window)
         self.target_far = target_false_alarm_rate
         self.spec_augment = SpecAugment(**(spec_augment or {}))
@@ -130,15 +137,17 @@ class KWSTask:
         if self.variants:
             from speech.kws.variants import build_variants
 
-            manifests.append(
-                build_variants(
-                    self.manifest.parent,
-                    per_voice=self.variants,
-                    seed=self.seed,
-                    accents=self.variant_accents,
-                    prosody=self.variant_prosody,
+            build = {
+                "seed": self.seed,
+                "accents": self.variant_accents,
+                "prosody": self.variant_prosody,
+            }
+            corpus = self.manifest.parent
+            manifests.append(build_variants(corpus, per_voice=self.variants, **build))
+            if self.variant_extra:
+                manifests.append(
+                    build_variants(corpus, per_voice=0, extra=self.variant_extra, **build)
                 )
-            )
         return (
             KWSClips(
                 manifests,

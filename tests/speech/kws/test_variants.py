@@ -116,10 +116,48 @@ def test_full_catalogue_adds_accents_and_names_the_build_by_its_settings(tmp_pat
     assert variants_dir(tmp_path, 100, 0) != first
 
 
+def test_extra_renderings_as_an_add_on_build(tiny_corpus):
+    out, _ = tiny_corpus
+    plain = build_variants(out, per_voice=2, workers=1, progress=False)
+    extra = {"hey nolan": 2, "Hey  Novak": 1}
+    add_on = build_variants(out, per_voice=0, extra=extra, workers=1, progress=False)
+    assert add_on.parent == variants_dir(out, 0, 0, extra={"hey novak": 1, "hey nolan": 2})
+    assert add_on.parent != variants_dir(out, 0, 0, extra={"hey nolan": 3})
+    assert variants_dir(out, 2, 0, extra={}) == plain.parent  # no extras: the plain build's name
+    utts = read_manifest(add_on)
+    voices = {v.name for v, _ in variant_voices(out)}
+    assert {u.speaker for u in utts} == voices
+    for voice in voices:
+        texts = sorted(u.text for u in utts if u.speaker == voice)
+        assert texts == ["hey nolan", "hey nolan", "hey novak"]
+    assert all(u.kind == "negative" for u in utts)
+    assert {u.id for u in utts}.isdisjoint(u.id for u in read_manifest(plain))
+    # Its own prosody draw: not the first clips of the plain build again.
+    first = {u.speaker: u.synth["prosody"] for u in read_manifest(plain) if u.id.endswith("-0000")}
+    assert all(u.synth["prosody"] != first[u.speaker] for u in utts if u.id.endswith("-x0000"))
+
+    task = KWSTask(
+        out / "manifest.jsonl",
+        model={"channels": 16, "dilations": [1, 2, 4]},
+        variants=2,
+        variant_extra={"hey nolan": 2, "hey novak": 1},
+        batch_seconds=20.0,
+    )
+    ids = {u.id for u in task.datasets()[0].utts}
+    assert {u.id for u in utts if u.split == "train"} <= ids
+    assert {u.id for u in read_manifest(plain) if u.split == "train"} <= ids
+
+
 def test_bad_variant_settings(tiny_corpus):
     out, _ = tiny_corpus
     with pytest.raises(ValueError, match="per_voice"):
         build_variants(out, per_voice=0)
+    with pytest.raises(ValueError, match=r"extra\['hey nolan'\] must be a whole number"):
+        build_variants(out, per_voice=0, extra={"hey nolan": 0})
+    with pytest.raises(ValueError, match="non-empty"):
+        build_variants(out, per_voice=0, extra={" ": 1})
+    with pytest.raises(ValueError, match="variant_extra needs variants"):
+        KWSTask(out / "manifest.jsonl", model={}, variant_extra={"hey nolan": 5})
     with pytest.raises(ValueError, match="variants"):
         KWSTask(out / "manifest.jsonl", model={}, variants=-1)
     with pytest.raises(ValueError, match="unknown prosody range 'speed'"):

@@ -3,6 +3,7 @@
     python -m speech.kws detect [--model PATH] [--threshold T] FILE.wav ...
     python -m speech.kws export [--model PATH] OUT_DIR
     python -m speech.kws variants CORPUS_DIR [--per-voice N] [--workers N] [--no-accents]
+                                  [--extra "TEXT=N" ...]
 
 ``detect`` prints one JSON line per file: ``{"file", "detections": [{"time", "score"}]}``,
 plus ``"warnings"`` when the audio is silent, clipped, stereo (mixed down) or at another
@@ -59,6 +60,17 @@ def detect_files(files: list[str], model_path: Path, threshold: float | None) ->
     return 1 if failed else 0
 
 
+def _parse_extra(items: list[str]) -> dict[str, int]:
+    """``["hey nolan=15", ...]`` -> ``{"hey nolan": 15}``."""
+    out = {}
+    for item in items:
+        text, sep, n = item.rpartition("=")
+        if not sep or not n.strip().isdigit():
+            raise ValueError(f"--extra takes TEXT=N (N a whole number), not {item!r}")
+        out[text] = int(n)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m speech.kws", description="sottovoce wake word")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -91,6 +103,13 @@ def main(argv: list[str] | None = None) -> None:
         default=True,
         help="add espeak-ng voices with other English accents (default: yes)",
     )
+    v.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="TEXT=N",
+        help="N more renderings per voice of TEXT (repeatable); with --per-voice 0, an add-on",
+    )
     args = ap.parse_args(argv)
     if args.cmd == "variants":
         from speech.kws.variants import build_variants, summary
@@ -98,13 +117,19 @@ def main(argv: list[str] | None = None) -> None:
         if not (args.corpus / "spec.json").is_file():
             print(f"error: {args.corpus} is not a built corpus (no spec.json)", file=sys.stderr)
             sys.exit(2)
-        path = build_variants(
-            args.corpus,
-            per_voice=args.per_voice,
-            seed=args.seed,
-            accents=args.accents,
-            workers=args.workers,
-        )
+        try:
+            extra = _parse_extra(args.extra)
+            path = build_variants(
+                args.corpus,
+                per_voice=args.per_voice,
+                seed=args.seed,
+                accents=args.accents,
+                extra=extra,
+                workers=args.workers,
+            )
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            sys.exit(2)
         print(json.dumps({"manifest": str(path), **summary(path)}))
         return
     if args.cmd == "detect":

@@ -175,3 +175,28 @@ def test_prosody_override_from_the_command_line(tiny_corpus):
     ranges = OmegaConf.to_container(cfg.task.variant_prosody)
     task = KWSTask(tiny_corpus[0] / "manifest.jsonl", model={}, variant_prosody=ranges)
     assert task.variant_prosody["tempo"] == (0.9, 1.25)
+
+
+def test_extra_from_hydra_and_the_command_line(tiny_corpus, capsys):
+    from omegaconf import OmegaConf
+
+    from speech.kws.__main__ import main
+    from tests.conftest import compose_config
+
+    out, _ = tiny_corpus
+    cfg = compose_config("train", ["task=kws", "task.variant_extra={hey nolan: 15, hey novak: 5}"])
+    extra = OmegaConf.to_container(cfg.task.variant_extra)
+    task = KWSTask(out / "manifest.jsonl", model={}, variants=100, variant_extra=extra)
+    assert task.variant_extra == {"hey nolan": 15, "hey novak": 5}
+
+    main(["variants", str(out), "--per-voice", "0", "--extra", "hey nolan=1", "--workers", "1"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["clips"] == len(variant_voices(out))
+    assert report["manifest"] == str(
+        variants_dir(out, 0, 0, extra={"hey nolan": 1}) / "manifest.jsonl"
+    )
+    for bad in (["--extra", "hey nolan"], ["--extra", "hey nolan=0"], ["--per-voice", "0"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(["variants", str(out), *bad])
+        assert exit_.value.code == 2
+        assert capsys.readouterr().err.startswith("error: ")

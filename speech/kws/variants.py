@@ -213,6 +213,7 @@ def render_voice(
     prosody = [_prosody(voice, rng, ranges) for _ in texts]
     bank, babble = _noise_sources(corpus)
     out_dir = out / "audio" / voice.name
+    n_main = 3 * per_voice  # extras get ids of their own, unique next to the main build's
     utts = []
     for i, (text, synth, p) in enumerate(
         zip(texts, synthesize(voice, spoken, prosody=prosody), prosody, strict=True)
@@ -230,7 +231,6 @@ def render_voice(
             wave = augment.mix_at_snr(wave, augment.noise(len(wave), kind, rng, babble), snr)
             settings = {"rir": position, "noise": kind, "snr_db": round(snr, 1)}
         wave = augment.level(wave, rng)
-        n_main = 3 * per_voice  # extras get ids of their own, unique next to the main build's
         uid = f"var-{voice.name}-" + (f"{i:04d}" if i < n_main else f"x{i - n_main:04d}")
         save_wav(out_dir / f"{uid}.wav", wave.astype(np.float32))
         utts.append(

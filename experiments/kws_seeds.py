@@ -27,6 +27,7 @@ import argparse
 import json
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,9 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         runs = [Run.parse(a) for a in args.runs]
     except ValueError as err:
         p.error(str(err))
-    names = [(r.recipe, r.seed) for r in runs]
-    if len(set(names)) < len(names):
-        twice = sorted({f"{r}/{s}" for r, s in names if names.count((r, s)) > 1})
+    twice = sorted(
+        f"{r}/{s}" for (r, s), n in Counter((r.recipe, r.seed) for r in runs).items() if n > 1
+    )
+    if twice:
         p.error(f"each RECIPE/SEED may be given once: {', '.join(twice)} repeated")
     for path in [r.checkpoint for r in runs] + [c / "manifest.jsonl" for c in args.corpus]:
         if not path.exists():

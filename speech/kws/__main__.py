@@ -61,13 +61,14 @@ def detect_files(files: list[str], model_path: Path, threshold: float | None) ->
 
 
 def _parse_extra(items: list[str]) -> dict[str, int]:
-    """``["hey nolan=15", ...]`` -> ``{"hey nolan": 15}``."""
-    out = {}
+    """``["hey nolan=15", ...]`` -> ``{"hey nolan": 15}``; a text given twice adds up, as in
+    :func:`speech.kws.variants.check_extra`, which checks the rest."""
+    out: dict[str, int] = {}
     for item in items:
         text, sep, n = item.rpartition("=")
         if not sep or not n.strip().isdigit():
             raise ValueError(f"--extra takes TEXT=N (N a whole number), not {item!r}")
-        out[text] = int(n)
+        out[text] = out.get(text, 0) + int(n)
     return out
 
 

@@ -50,7 +50,7 @@ class CorpusSpec:
     voices: list[str] | None = None
     calibrate: bool = True
     min_accuracy_base: float = 0.5
-    min_accuracy_altered: float = 0.8
+    min_accuracy_altered: float = 0.75
     max_similarity: float = 0.8
     dev_families: list[str] = field(default_factory=lambda: ["flite-kal16"])
     test_families: list[str] = field(default_factory=lambda: ["flite-awb", "fest-ked"])

@@ -8,6 +8,7 @@ range, so redaction can be trained and scored against exact spans.
 
 from __future__ import annotations
 
+import datetime
 import random
 from dataclasses import dataclass, field
 
@@ -15,6 +16,10 @@ from faker import Faker
 
 from speech.data import spoken
 from speech.data.manifest import PiiSlot
+
+# Birth dates are drawn from a fixed window (ages 18 to 90 in 2026), not from today's date:
+# a corpus built on another day must say exactly the same things.
+BIRTH_DATES = (datetime.date(1936, 1, 1), datetime.date(2008, 12, 31))
 
 CITIES = [
     "boston",
@@ -347,7 +352,8 @@ class TextGenerator:
             street = fake.street_name()
             return f"{num} {street}", f"{_street_number(num)} {spoken.normalize(street)}"
         if slot == "DATE_OF_BIRTH":
-            d = fake.date_of_birth(minimum_age=18, maximum_age=90)
+            first, last = BIRTH_DATES
+            d = first + datetime.timedelta(days=fake.random.randrange((last - first).days + 1))
             return d.isoformat(), spoken.date(d.month, d.day, d.year)
         if slot == "LOCATION":
             city = self.h.city if rng.random() < 0.5 else rng.choice(CITIES)

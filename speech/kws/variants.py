@@ -13,7 +13,7 @@ Held-out speakers stay held out: a voice whose speaker is in a test family is ne
 and a voice of a dev speaker (``kal`` for both flite-kal16 and festival's kal_diphone) is
 labelled ``dev``, so ``task.train_splits=[train]`` keeps dev unseen.
 
-    python -m speech.kws variants corpora/default-1e3bd733 [--per-voice 100] [--no-accents]
+    python -m speech.kws variants corpora/default-98a9c78c [--per-voice 100] [--no-accents]
 
 writes ``<corpus>/kws-variants-n100-s0-<digest>/manifest.jsonl`` and its audio; the digest names
 the voice list and prosody ranges. Training builds or reuses it itself with ``task.variants=100``.

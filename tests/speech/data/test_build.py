@@ -80,3 +80,12 @@ def test_interrupted_build_resumes_and_regenerates_identically(tiny_corpus, tiny
     assert not summary["cached"]
     assert (out / "manifest.jsonl").read_text() == before
     assert np.array_equal(sf.read(str(wav))[0], audio_before)
+
+
+def test_build_does_not_depend_on_the_number_of_workers(tiny_corpus, tiny_spec, tmp_path):
+    """Same settings, same corpus: word times and voice reports must not depend on which
+    worker process happened to handle which shard (or voice) before."""
+    out, _ = tiny_corpus
+    other, _ = build_corpus(tiny_spec, tmp_path, workers=1, progress=False)
+    assert (other / "manifest.jsonl").read_text() == (out / "manifest.jsonl").read_text()
+    assert (other / "voices.json").read_text() == (out / "voices.json").read_text()

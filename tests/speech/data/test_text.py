@@ -68,3 +68,25 @@ def test_households_differ_and_are_deterministic():
     assert a.contacts != b.contacts and a.habits != b.habits
     assert make_household("d1", 1) == a
     assert [_gen(9).request().text for _ in range(3)] == [_gen(9).request().text for _ in range(3)]
+
+
+def test_requests_do_not_depend_on_the_build_date(monkeypatch):
+    """A corpus built tomorrow says the same birth dates as one built today."""
+    import datetime as dt
+
+    import faker.providers.date_time as faker_dates
+
+    def texts_on(day: dt.date) -> list[str]:
+        class Clock(dt.datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return dt.datetime(day.year, day.month, day.day, 12, tzinfo=tz)
+
+        monkeypatch.setattr(faker_dates, "datetime", Clock)
+        gen = _gen(4)
+        prompts = [gen.request() for _ in range(400)]
+        dobs = [s for p in prompts for s in p.pii if s.label == "DATE_OF_BIRTH"]
+        assert len(dobs) >= 3  # the check below compares some birth dates
+        return [p.text for p in prompts]
+
+    assert texts_on(dt.date(2026, 11, 25)) == texts_on(dt.date(2031, 3, 2))

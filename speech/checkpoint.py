@@ -52,8 +52,9 @@ def save_checkpoint(
     return write_checkpoint(payload, path)
 
 
-def write_checkpoint(payload: dict[str, Any], path: Path) -> Path:
+def write_checkpoint(payload: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write a checkpoint payload (as :func:`read_checkpoint` returns it) atomically."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)
     try:

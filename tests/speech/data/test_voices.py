@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -78,3 +79,21 @@ def test_select_keeps_intelligible_distinct_voices():
         "a-same": False,
     }
     assert "too similar" in reps[-1].reason and "accuracy" in reps[1].reason
+
+
+def test_calibration_cache_made_another_way_is_redone(tmp_path):
+    """A cached calibration is reused only if it was measured the current way (METHOD)."""
+    from speech.data import calibrate as cal
+
+    (voice,) = voices.catalogue(["flite-kal16"])
+    cache = tmp_path / "calibration.json"
+    first = cal.calibrate([voice], workers=1, cache=cache)
+    assert first[0].word_accuracy > 0 and first[0].embedding
+    saved = json.loads(cache.read_text())
+    assert saved["method"] == cal.METHOD
+    saved["reports"][0]["word_accuracy"] = 0.123  # as if measured differently
+    cache.write_text(json.dumps(saved))
+    assert cal.calibrate([voice], workers=1, cache=cache)[0].word_accuracy == 0.123  # reused
+    del saved["method"]  # a cache from before METHOD existed
+    cache.write_text(json.dumps(saved))
+    assert cal.calibrate([voice], workers=1, cache=cache)[0].word_accuracy == first[0].word_accuracy

@@ -15,6 +15,7 @@ import json
 import logging
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,10 @@ def calibrate(voices: list[Voice], *, workers: int, cache: Path | None = None) -
             and saved.get("method") == METHOD
         ):
             return [VoiceReport(**r) for r in saved["reports"]]
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    # spawn, not fork: _measure runs torch (the MFCC embedding), which can hang in a child forked
+    # from a process whose torch thread pool has already run (a test suite, a notebook).
+    ctx = get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool:
         measured = list(pool.map(_measure, voices))
     reports = []
     for voice, rep in zip(voices, measured, strict=True):

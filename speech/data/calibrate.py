@@ -94,14 +94,15 @@ def _embedding(wave: np.ndarray) -> list[float]:
 
 def calibrate(voices: list[Voice], *, workers: int, cache: Path | None = None) -> list[VoiceReport]:
     """Measure every voice (in parallel); reuse ``cache`` when it holds the same voices."""
-    key = [v.as_dict() for v in voices]
+    # What the cached reports were measured from and how: reused only if all of it matches.
+    made_from = {
+        "voices": [v.as_dict() for v in voices],
+        "calibration_set": list(CALIBRATION_SET),
+        "method": METHOD,
+    }
     if cache is not None and cache.exists():
         saved = json.loads(cache.read_text())
-        if (
-            saved.get("voices") == key
-            and saved.get("calibration_set") == list(CALIBRATION_SET)
-            and saved.get("method") == METHOD
-        ):
+        if all(saved.get(k) == v for k, v in made_from.items()):
             return [VoiceReport(**r) for r in saved["reports"]]
     # spawn, not fork: _measure runs torch (the MFCC embedding), which can hang in a child forked
     # from a process whose torch thread pool has already run (a test suite, a notebook).
@@ -118,12 +119,7 @@ def calibrate(voices: list[Voice], *, workers: int, cache: Path | None = None) -
         reports.append(rep)
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        payload = {
-            "voices": key,
-            "calibration_set": list(CALIBRATION_SET),
-            "method": METHOD,
-            "reports": [asdict(r) for r in reports],
-        }
+        payload = {**made_from, "reports": [asdict(r) for r in reports]}
         cache.write_text(json.dumps(payload, indent=1))
     return reports
 

@@ -7,7 +7,14 @@ import torch
 
 from speech.data.features import FeatureConfig
 from speech.data.manifest import read_manifest
-from speech.kws.evaluate import THRESHOLDS, count_detections, evaluate_kws, first_within
+from speech.kws.evaluate import (
+    THRESHOLDS,
+    _checks,
+    count_detections,
+    evaluate_kws,
+    false_accepts,
+    first_within,
+)
 from speech.kws.model import KWSModel
 
 
@@ -34,7 +41,7 @@ def test_evaluate_kws_reports_every_condition_and_speaker(tiny_corpus, tmp_path)
     model = KWSModel(n_mels=40, channels=16, dilations=[1, 2, 4]).eval()
     meta = {
         "features": FeatureConfig(n_mels=40).asdict(),
-        "extra": {"wake_phrase": "hey nova", "smoothing": 5, "refractory": 1.0},
+        "extra": {"wake_phrase": "hey nova", "smoothing": 5, "refractory": 1.0, "threshold": 0.5},
     }
     report = evaluate_kws(model, meta, out, tmp_path, snrs=(5.0,), progress=False)
     test = [u for u in read_manifest(out / "manifest.jsonl") if u.split == "test"]
@@ -51,3 +58,30 @@ def test_evaluate_kws_reports_every_condition_and_speaker(tiny_corpus, tmp_path)
     assert np.all(np.diff(det["frr_clean"]) >= 0)  # a higher threshold rejects more
     assert np.all(np.diff(det["fa_per_hour"]) <= 0)
     assert (tmp_path / "report.json").is_file() and (tmp_path / "det.png").stat().st_size > 0
+
+    # The stored threshold (0.5 is on the grid) is scored like that point of the DET curve.
+    stored, i = report["at_model_threshold"], int(np.flatnonzero(np.isclose(THRESHOLDS, 0.5))[0])
+    assert stored["threshold"] == 0.5
+    assert stored["fa_per_hour"] == round(det["fa_per_hour"][i], 3)
+    assert stored["false_accepts"] == round(det["fa_per_hour"][i] * report["stream_hours"])
+    assert stored["frr"]["clean"] == round(det["frr_clean"][i], 4)
+
+
+def test_held_out_threshold_is_chosen_on_even_chunks_and_counted_on_odd_ones():
+    # Four 0.5 h chunks; the even ones' strongest negative is 0.95, an odd one holds a 0.97.
+    scores = [np.zeros(100) for _ in range(4)]
+    scores[0][10], scores[2][50], scores[3][70] = 0.95, 0.97, 0.97
+    scores[1][20] = 0.97
+    fa = [false_accepts(s, refractory_frames=10) for s in scores]
+
+    def at(threshold, chunks):
+        n = sum(count_detections(scores[i], threshold, 10) for i in chunks)
+        return {"threshold": threshold, "false_accepts": n, "stream_hours": 0.5 * len(chunks)}
+
+    out = _checks(at, fa, [0.5] * 4, stored=0.99, target=1.0)
+    assert out["at_model_threshold"]["false_accepts"] == 0
+    held = out["held_out_threshold"]
+    # Chosen on chunks 0 and 2 (1 h, one false accept allowed): just above 0.95.
+    assert held["chosen_on_hours"] == 1.0 and 0.95 < held["threshold"] <= 0.97
+    assert held["false_accepts"] == 2  # the 0.97s in chunks 1 and 3
+    assert "held_out_threshold" not in _checks(at, fa[:1], [0.5], stored=None, target=1.0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from experiments.kws_seeds import Run, frr_at, main, verdicts
+from experiments.kws_seeds import Run, frr_at, main, markdown, row, verdicts
 from speech.checkpoint import save_checkpoint
 from speech.data.features import FeatureConfig
 from speech.kws.model import KWSModel
@@ -51,6 +51,31 @@ def test_a_recipe_meets_the_target_only_if_every_seed_does():
     assert verdicts(rows, 0.05, "check")["b"]["meets"] is None
 
 
+def test_rows_carry_the_threshold_chosen_on_half_the_stream():
+    report = {
+        "positives": 10,
+        "stream_hours": 2.0,
+        "operating_point": {"threshold": 0.95},
+        "det": {"fa_per_hour": [3.0, 0.5], "frr_clean": [0.0, 0.2]},
+        "per_speaker": {"a": {"frr": 0.0}, "b": {"frr": 0.4}},
+        "held_out_threshold": {
+            "chosen_on_hours": 1.0,
+            "threshold": 0.96,
+            "stream_hours": 1.0,
+            "false_accepts": 1,
+            "fa_per_hour": 1.0,
+            "frr": {"clean": 0.1, "5dB": 0.5},
+        },
+    }
+    r = row(Run("x", "0", Path("x.pt")), "c", report)
+    assert r["held_out"]["frr"] == 0.1 and r["held_out"]["false_accepts"] == 1
+    assert r["failing_voices"] == {"b": 0.4}
+    table = markdown([r], verdicts([r], 0.05, "c"), 0.05)
+    assert "| 10.0%, 1 (1 in 1 h) |" in table
+    del report["held_out_threshold"]  # one stream chunk: no half to choose on
+    assert markdown([row(Run("x", "0", Path("x.pt")), "c", report)], {}, 0.05).count("| - |") == 1
+
+
 def _checkpoint(path, seed):
     torch.manual_seed(seed)
     model = KWSModel(n_mels=40, channels=16, dilations=[1, 2, 4])
@@ -82,6 +107,12 @@ def test_main_tabulates_every_run_and_reuses_its_reports(tiny_corpus, tmp_path, 
     stamp = report_1.stat().st_mtime_ns
     assert main(args) == 0
     assert report_1.stat().st_mtime_ns == stamp  # same checkpoint files: reused
+    old = json.loads(report_1.read_text())
+    del old["operating_point"]["false_accepts"]  # a report from before stop 18: redone
+    report_1.write_text(json.dumps(old))
+    assert main(args) == 0
+    assert "false_accepts" in json.loads(report_1.read_text())["operating_point"]
+    stamp = report_1.stat().st_mtime_ns
 
     _checkpoint(tmp_path / "s1.pt", 5)  # retrained in place: evaluated again
     assert main(args) == 0

@@ -2,6 +2,8 @@
 
     python -m speech.kws detect [--model PATH] [--threshold T] FILE.wav ...
     python -m speech.kws export [--model PATH] OUT_DIR
+    python -m speech.kws calibrate [--model PATH] [--out PATH] [--target FA_PER_HOUR]
+                                   CORPUS_DIR | NEGATIVE.wav ...
     python -m speech.kws variants CORPUS_DIR [--per-voice N] [--workers N] [--no-accents]
                                   [--extra "TEXT=N" ...]
 
@@ -10,6 +12,13 @@ plus ``"warnings"`` when the audio is silent, clipped, stereo (mixed down) or at
 sample rate (resampled), and ``"error"`` for a file that cannot be used (empty, corrupt,
 missing). Exit status: 0 when every file was processed, 1 when some failed, 2 when the
 model could not be loaded.
+
+``calibrate`` sets the threshold stored in a checkpoint: the lowest one with at most
+``--target`` false accepts per hour (default 0.5) on negative audio, either a built corpus's
+test-split streams or WAV recordings known not to contain the phrase (a deployment's own). It
+writes the checkpoint (``--out``, default: in place) with ``extra.threshold`` and, in
+``extra.threshold_from``, the audio, hours and false accepts it came from; exit status 2 on bad
+input (model, audio, or no threshold within the target).
 """
 
 from __future__ import annotations
@@ -60,6 +69,41 @@ def detect_files(files: list[str], model_path: Path, threshold: float | None) ->
     return 1 if failed else 0
 
 
+def _negatives(sources: list[Path]) -> tuple[list[Path], str]:
+    """A corpus directory's test streams, or the WAV files themselves."""
+    if len(sources) == 1 and (sources[0] / "manifest.jsonl").is_file():
+        from speech.data.manifest import audio_path, read_manifest
+
+        manifest = sources[0] / "manifest.jsonl"
+        streams = [u for u in read_manifest(manifest) if u.kind == "stream" and u.split == "test"]
+        if not streams:
+            raise ValueError(f"{sources[0]}: the corpus has no test-split streams")
+        return [audio_path(manifest, u) for u in streams], f"{sources[0].name} test streams"
+    for s in sources:
+        if s.is_dir():
+            raise ValueError(f"{s}: a directory but not a built corpus (no manifest.jsonl)")
+    return sources, f"{len(sources)} recordings"
+
+
+def calibrate(sources: list[Path], model_path: Path, out: Path | None, target: float) -> int:
+    from speech.checkpoint import read_checkpoint, write_checkpoint
+    from speech.kws.evaluate import calibrate_threshold
+
+    try:
+        model, meta = load_model(model_path, task="kws")
+        files, what = _negatives(sources)
+        found = calibrate_threshold(model, meta, files, target_fa_per_hour=target)
+    except (CheckpointError, AudioError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    payload = read_checkpoint(model_path)
+    payload["extra"]["threshold"] = found["threshold"]
+    payload["extra"]["threshold_from"] = {"audio": what, **found}
+    path = write_checkpoint(payload, out or model_path)
+    print(json.dumps({"model": str(path), "audio": what, **found}))
+    return 0
+
+
 def _parse_extra(items: list[str]) -> dict[str, int]:
     """``["hey nolan=15", ...]`` -> ``{"hey nolan": 15}``; a text given twice adds up, as in
     :func:`speech.kws.variants.check_extra`, which checks the rest."""
@@ -86,6 +130,11 @@ def main(argv: list[str] | None = None) -> None:
     e = sub.add_parser("export", help="export the model to ONNX")
     e.add_argument("out_dir", type=Path)
     e.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    c = sub.add_parser("calibrate", help="set the stored threshold from negative audio")
+    c.add_argument("negatives", nargs="+", type=Path, help="a built corpus, or WAV files")
+    c.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    c.add_argument("--out", type=Path, default=None, help="write here (default: in place)")
+    c.add_argument("--target", type=float, default=0.5, help="false accepts per hour")
     v = sub.add_parser(
         "variants", help="render extra wake-phrase training clips (speech.kws.variants)"
     )
@@ -133,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(2)
         print(json.dumps({"manifest": str(path), **summary(path)}))
         return
+    if args.cmd == "calibrate":
+        sys.exit(calibrate(args.negatives, args.model, args.out, args.target))
     if args.cmd == "detect":
         sys.exit(detect_files(args.files, args.model, args.threshold))
     from speech.kws.export import export_onnx

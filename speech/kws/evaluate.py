@@ -174,6 +174,54 @@ def evaluate_kws(
     return report
 
 
+def calibrate_threshold(
+    model,
+    meta: dict[str, Any],
+    recordings: list[Path],
+    *,
+    target_fa_per_hour: float = 0.5,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """The lowest threshold with at most ``target_fa_per_hour`` on negative ``recordings``.
+
+    For a deployment's own audio (no wake phrase in it) or a corpus's long streams. Returns the
+    threshold with the hours, the false accepts it lets through and a warning when the audio is
+    too short to allow even one false accept at the target. Raises ValueError when no threshold
+    of :data:`THRESHOLDS` is within the target.
+    """
+    if not recordings:
+        raise ValueError("no negative recordings to calibrate on")
+    frontend = FeatureConfig.from_dict(meta["features"]).build()
+    refractory = int(meta["extra"]["refractory"] * SAMPLE_RATE / frontend.hop_length)
+    samples, counts = 0, np.zeros(len(THRESHOLDS))
+    for path in tqdm(recordings, desc="negatives", disable=not progress):
+        wave = load_wav(path)
+        samples += len(wave)
+        counts += false_accepts(
+            clip_scores(model, frontend, wave, meta["extra"]["smoothing"]).numpy(), refractory
+        )
+    hours = samples / SAMPLE_RATE / 3600
+    op = first_within(counts / hours, target_fa_per_hour)
+    if op is None:
+        raise ValueError(
+            f"no threshold up to {THRESHOLDS[-1]} gives <= {target_fa_per_hour} false accepts "
+            f"per hour on these {hours:.2f} h ({int(counts[-1])} still at the highest)"
+        )
+    out = {
+        "threshold": round(float(THRESHOLDS[op]), 5),
+        "target_fa_per_hour": target_fa_per_hour,
+        "hours": round(hours, 3),
+        "recordings": len(recordings),
+        "false_accepts": int(counts[op]),
+    }
+    if target_fa_per_hour * hours < 1:
+        out["warning"] = (
+            f"{hours:.2f} h allow no false accept at {target_fa_per_hour}/h: the threshold is "
+            "the single highest negative; give more hours"
+        )
+    return out
+
+
 def _checks(at, stream_fa, stream_hours, stored, target) -> dict[str, Any]:
     """The operating point as a device would meet it, not read off the stream it is judged on.
 

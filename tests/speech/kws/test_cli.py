@@ -99,3 +99,40 @@ def test_shipped_default_model_loads_and_detects(tmp_path, capsys):
     )
     code, lines, _ = _run(capsys, "detect", str(tmp_path / "noise.wav"))
     assert code == 0 and lines[0]["detections"] == []  # quiet noise must not wake it
+
+
+def test_calibrate_writes_the_operating_point_of_the_negatives(ckpt, tiny_corpus, tmp_path, capsys):
+    from speech.checkpoint import load_model
+    from speech.kws.evaluate import evaluate_kws
+
+    corpus, _ = tiny_corpus
+    out = tmp_path / "calibrated.pt"
+    code, lines, _ = _run(capsys, "calibrate", str(corpus), "--model", str(ckpt), "--out", str(out))
+    assert code == 0
+    model, meta = load_model(out, task="kws")
+    report = evaluate_kws(model, meta, corpus, tmp_path / "eval", snrs=(), progress=False)
+    # The same streams give the same threshold as the evaluation's operating point.
+    assert meta["extra"]["threshold"] == lines[0]["threshold"]
+    assert lines[0]["threshold"] == report["operating_point"]["threshold"]
+    assert meta["extra"]["threshold_from"]["audio"] == f"{corpus.name} test streams"
+    assert "warning" in lines[0]  # 36 s of stream cannot show 0.5 false accepts per hour
+    assert load_model(ckpt, task="kws")[1]["extra"]["threshold"] == 0.0  # --out: source kept
+
+    rng = np.random.default_rng(0)
+    wavs = []
+    for i in range(2):
+        wavs.append(tmp_path / f"neg{i}.wav")
+        sf.write(wavs[-1], 0.05 * rng.standard_normal(16000 * 30).astype(np.float32), 16000)
+    code, lines, _ = _run(capsys, "calibrate", *map(str, wavs), "--model", str(ckpt))
+    assert code == 0 and lines[0]["recordings"] == 2 and lines[0]["hours"] == round(60 / 3600, 3)
+    assert load_model(ckpt, task="kws")[1]["extra"]["threshold"] == lines[0]["threshold"]
+
+
+def test_calibrate_refuses_bad_negatives(ckpt, tmp_path, capsys):
+    empty = tmp_path / "empty.wav"
+    sf.write(empty, np.zeros(0, np.float32), 16000)
+    for args in ([str(tmp_path)], [str(empty)], [str(tmp_path / "missing.wav")]):
+        code, _, err = _run(capsys, "calibrate", *args, "--model", str(ckpt))
+        assert code == 2 and err.strip().splitlines()[-1].startswith("error: ")
+    code, _, err = _run(capsys, "calibrate", str(empty), "--model", str(tmp_path / "no.pt"))
+    assert code == 2 and "no checkpoint" in err

@@ -67,6 +67,36 @@ def first_within(fa_per_hour: np.ndarray, target: float) -> int | None:
     return int(ok[0]) if ok.size else None
 
 
+def _threshold_within(
+    fa_counts: np.ndarray, hours: float, target: float
+) -> tuple[int | None, float]:
+    """:func:`first_within` on counts over ``hours``, with its threshold (the highest if none)."""
+    op = first_within(fa_counts / hours, target)
+    return op, float(THRESHOLDS[op if op is not None else -1])
+
+
+def _detector(meta: dict[str, Any]):
+    """The checkpoint's front end, smoothing (frames) and refractory period (frames)."""
+    frontend = FeatureConfig.from_dict(meta["features"]).build()
+    refractory = int(meta["extra"]["refractory"] * SAMPLE_RATE / frontend.hop_length)
+    return frontend, meta["extra"]["smoothing"], refractory
+
+
+def _score_negatives(model, detector, paths, *, desc: str, progress: bool):
+    """Per recording: smoothed scores, detections at every threshold, and hours.
+
+    ``detector``: what :func:`_detector` returns.
+    """
+    frontend, smoothing, refractory = detector
+    scores, fa, hours = [], [], []
+    for path in tqdm(paths, desc=desc, disable=not progress):
+        wave = load_wav(path)
+        hours.append(len(wave) / SAMPLE_RATE / 3600)
+        scores.append(clip_scores(model, frontend, wave, smoothing).numpy())
+        fa.append(false_accepts(scores[-1], refractory))
+    return scores, fa, hours
+
+
 @torch.no_grad()
 def evaluate_kws(
     model,
@@ -92,9 +122,8 @@ def evaluate_kws(
             f"{manifest}: split {split!r} needs wake clips of {wake_phrase!r} and streams "
             f"(found {len(positives)} and {len(streams)}); was the corpus built for this phrase?"
         )
-    frontend = FeatureConfig.from_dict(meta["features"]).build()
-    smoothing = meta["extra"]["smoothing"]
-    refractory = int(meta["extra"]["refractory"] * SAMPLE_RATE / frontend.hop_length)
+    detector = _detector(meta)
+    frontend, smoothing, refractory = detector
     babble = augment.load_babble(corpus)
     rng = np.random.default_rng(seed)
 
@@ -108,17 +137,17 @@ def evaluate_kws(
             pos_scores[f"{snr:g}dB"].append(
                 float(clip_scores(model, frontend, noisy, smoothing).max())
             )
-    stream_scores, stream_fa, stream_hours = [], [], []
-    for u in tqdm(streams, desc="streams", disable=not progress):
-        wave = load_wav(audio_path(manifest, u))
-        stream_hours.append(len(wave) / SAMPLE_RATE / 3600)
-        stream_scores.append(clip_scores(model, frontend, wave, smoothing).numpy())
-        stream_fa.append(false_accepts(stream_scores[-1], refractory))
+    stream_scores, stream_fa, stream_hours = _score_negatives(
+        model,
+        detector,
+        [audio_path(manifest, u) for u in streams],
+        desc="streams",
+        progress=progress,
+    )
     hours = sum(stream_hours)
     fa_counts = np.sum(stream_fa, axis=0)
     fa_per_hour = fa_counts / hours
-    op = first_within(fa_per_hour, target_fa_per_hour)
-    op_threshold = float(THRESHOLDS[op if op is not None else -1])
+    op, op_threshold = _threshold_within(fa_counts, hours, target_fa_per_hour)
 
     def at(threshold: float, chunks: list[int]) -> dict[str, Any]:
         """False accepts in ``chunks`` of the stream and FRR per condition at ``threshold``."""
@@ -191,24 +220,18 @@ def calibrate_threshold(
     """
     if not recordings:
         raise ValueError("no negative recordings to calibrate on")
-    frontend = FeatureConfig.from_dict(meta["features"]).build()
-    refractory = int(meta["extra"]["refractory"] * SAMPLE_RATE / frontend.hop_length)
-    samples, counts = 0, np.zeros(len(THRESHOLDS))
-    for path in tqdm(recordings, desc="negatives", disable=not progress):
-        wave = load_wav(path)
-        samples += len(wave)
-        counts += false_accepts(
-            clip_scores(model, frontend, wave, meta["extra"]["smoothing"]).numpy(), refractory
-        )
-    hours = samples / SAMPLE_RATE / 3600
-    op = first_within(counts / hours, target_fa_per_hour)
+    _, fa, per_recording = _score_negatives(
+        model, _detector(meta), recordings, desc="negatives", progress=progress
+    )
+    hours, counts = sum(per_recording), np.sum(fa, axis=0)
+    op, threshold = _threshold_within(counts, hours, target_fa_per_hour)
     if op is None:
         raise ValueError(
             f"no threshold up to {THRESHOLDS[-1]} gives <= {target_fa_per_hour} false accepts "
             f"per hour on these {hours:.2f} h ({int(counts[-1])} still at the highest)"
         )
     out = {
-        "threshold": round(float(THRESHOLDS[op]), 5),
+        "threshold": round(threshold, 5),
         "target_fa_per_hour": target_fa_per_hour,
         "hours": round(hours, 3),
         "recordings": len(recordings),
@@ -236,11 +259,10 @@ def _checks(at, stream_fa, stream_hours, stored, target) -> dict[str, Any]:
     if n >= 2:
         even, odd = list(range(0, n, 2)), list(range(1, n, 2))
         hours = sum(stream_hours[i] for i in even)
-        op = first_within(np.sum([stream_fa[i] for i in even], axis=0) / hours, target)
-        out["held_out_threshold"] = {
-            "chosen_on_hours": round(hours, 3),
-            **at(float(THRESHOLDS[op if op is not None else -1]), odd),
-        }
+        _, threshold = _threshold_within(
+            np.sum([stream_fa[i] for i in even], axis=0), hours, target
+        )
+        out["held_out_threshold"] = {"chosen_on_hours": round(hours, 3), **at(threshold, odd)}
     return out
 
 

@@ -155,3 +155,67 @@ class KWSModel(nn.Module):
         c, k, m = self.config.channels, self.config.kernel, self.config.n_mels
         per_block = c * k + c * c  # depthwise + pointwise
         return m * c + len(self.blocks) * per_block + c
+
+
+class KWSEnsemble(nn.Module):
+    """Several :class:`KWSModel` runs whose wake posteriors are averaged frame by frame.
+
+    Runs of one recipe that differ only in their seed disagree most on unheard voices; the
+    mean of their posteriors varies less from draw to draw than any one run. It behaves as
+    one model everywhere a :class:`KWSModel` is used: ``forward`` returns the logit of the
+    mean posterior (so ``sigmoid`` gives the mean back), and ``step`` carries every member's
+    state in one flat list, so streaming, ONNX export and checkpoints work unchanged.
+
+    Args:
+        members: each member's constructor arguments (as stored in its checkpoint).
+    """
+
+    def __init__(self, members: list[dict]):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(KWSModel(**m) for m in members)
+        n_mels = {m.config.n_mels for m in self.members}
+        if len(n_mels) > 1:
+            raise ValueError(f"ensemble members read different feature sizes: {sorted(n_mels)}")
+
+    @classmethod
+    def of(cls, models: list[KWSModel]) -> KWSEnsemble:
+        """An ensemble holding (copies of) trained ``models``' weights."""
+        ens = cls([asdict(m.config) for m in models])
+        for dst, src in zip(ens.members, models, strict=True):
+            dst.load_state_dict(src.state_dict())
+        return ens.eval()
+
+    @property
+    def config(self) -> KWSConfig:
+        """The first member's settings (all members read the same features)."""
+        return self.members[0].config
+
+    @staticmethod
+    def _mean_logit(logits: list[Tensor]) -> Tensor:
+        return torch.logit(torch.stack([torch.sigmoid(x) for x in logits]).mean(0))
+
+    def forward(self, feats: Tensor) -> Tensor:
+        """feats: (B, T, n_mels) -> logit of the members' mean posterior (B, T)."""
+        return self._mean_logit([m(feats) for m in self.members])
+
+    def initial_state(self, batch: int = 1, device: torch.device | str = "cpu") -> list[Tensor]:
+        return [s for m in self.members for s in m.initial_state(batch, device)]
+
+    def step(self, frame: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """One frame. frame: (B, n_mels) -> (logit of the mean posterior (B,), new state)."""
+        logits, new_state, i = [], [], 0
+        for m in self.members:
+            n = len(m.blocks)
+            logit, s = m.step(frame, state[i : i + n])
+            logits.append(logit)
+            new_state.extend(s)
+            i += n
+        return self._mean_logit(logits), new_state
+
+    def num_parameters(self) -> int:
+        return sum(m.num_parameters() for m in self.members)
+
+    def macs_per_frame(self) -> int:
+        return sum(m.macs_per_frame() for m in self.members)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from speech.data.features import FeatureConfig
-from speech.kws.model import PRESETS, KWSModel
+from speech.kws.model import PRESETS, KWSEnsemble, KWSModel
 from speech.kws.stream import Detector, clip_scores, detect, smooth
 
 
@@ -110,3 +110,57 @@ def test_onnx_agrees_with_torch(model, tmp_path):
         logit, *state = step.run(None, feeds)
         outs.append(logit[0])
     assert np.allclose(outs, model(x[:1, :20])[0].detach().numpy(), atol=1e-4)
+
+
+@pytest.fixture
+def ensemble(model):
+    torch.manual_seed(1)
+    other = KWSModel(channels=32, dilations=[1, 2, 4])
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return KWSEnsemble.of([model, other.eval()])
+
+
+def test_ensemble_scores_the_mean_posterior_and_streams_like_one_model(model, ensemble):
+    x = torch.randn(2, 60, 40)
+    members = torch.stack([torch.sigmoid(m(x)) for m in ensemble.members]).mean(0)
+    assert torch.allclose(torch.sigmoid(ensemble(x)), members, atol=1e-6)
+    assert torch.allclose(ensemble.members[0](x), model(x))  # a copy of the trained weights
+    state, steps = ensemble.initial_state(2), []
+    for t in range(60):
+        logit, state = ensemble.step(x[:, t], state)
+        steps.append(logit)
+    assert torch.allclose(torch.stack(steps, 1), ensemble(x), atol=1e-4)
+    frontend = FeatureConfig().build()
+    wave = np.random.default_rng(1).standard_normal(16000).astype(np.float32) * 0.1
+    det = Detector(ensemble, frontend, threshold=2.0, smoothing=5)
+    streamed = [s for i in range(0, len(wave), 1000) for s in det.push(wave[i : i + 1000])[0]]
+    assert np.allclose(streamed, clip_scores(ensemble, frontend, wave, smoothing=5), atol=1e-5)
+    assert ensemble.num_parameters() == sum(m.num_parameters() for m in ensemble.members)
+    assert ensemble.macs_per_frame() > model.macs_per_frame()
+
+
+def test_ensemble_refuses_no_members_or_mixed_features():
+    with pytest.raises(ValueError, match="at least one"):
+        KWSEnsemble([])
+    with pytest.raises(ValueError, match="feature sizes"):
+        KWSEnsemble([{"n_mels": 40}, {"n_mels": 32}])
+
+
+def test_ensemble_onnx_agrees_with_torch(ensemble, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    from speech.kws.export import export_onnx
+
+    paths = export_onnx(ensemble, {"features": {}, "extra": {}}, tmp_path)
+    x = torch.randn(1, 30, 40)
+    (onnx_logits,) = ort.InferenceSession(str(paths["clip"])).run(None, {"feats": x.numpy()})
+    assert np.allclose(onnx_logits, ensemble(x).detach().numpy(), atol=1e-4)
+    step = ort.InferenceSession(str(paths["step"]))
+    state = [s.numpy() for s in ensemble.initial_state(1)]
+    outs = []
+    for t in range(30):
+        feeds = {"frame": x[:, t].numpy(), **{f"state{i}": s for i, s in enumerate(state)}}
+        logit, *state = step.run(None, feeds)
+        outs.append(logit[0])
+    assert np.allclose(outs, ensemble(x)[0].detach().numpy(), atol=1e-4)

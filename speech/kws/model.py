@@ -28,6 +28,7 @@ class KWSConfig:
     dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)
     dropout: float = 0.1
     ctc_vocab: int = 0
+    norm_frames: int = 0
 
     @property
     def receptive_field(self) -> int:
@@ -50,6 +51,43 @@ class ChannelNorm(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
+class RunningMeanNorm(nn.Module):
+    """Subtracts from every channel its causal mean over the last ``frames`` frames.
+
+    Online cepstral mean normalisation in the log-mel domain: a voice's or a room's long-term
+    spectral tilt is removed, what changes within a word is kept. At the start of a clip or
+    stream the mean is over the frames heard so far, so a 2 s training clip and the first
+    seconds of a stream are treated alike. Streaming carries the last ``frames - 1`` inputs
+    and the count of frames seen.
+    """
+
+    def __init__(self, frames: int):
+        super().__init__()
+        if frames < 2:
+            raise ValueError(f"norm_frames must be 0 (off) or >= 2, not {frames}")
+        self.frames = frames
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: (B, C, T) -> (B, C, T)."""
+        c = torch.cumsum(F.pad(x.double(), (self.frames, 0)), dim=-1)  # double: long streams
+        sums = (c[..., self.frames :] - c[..., : -self.frames]).to(x.dtype)
+        counts = torch.clamp(torch.arange(1, x.shape[-1] + 1, device=x.device), max=self.frames)
+        return x - sums / counts
+
+    def initial_state(self, batch: int, channels: int, device) -> list[Tensor]:
+        return [
+            torch.zeros(batch, channels, self.frames - 1, device=device),
+            torch.zeros(batch, 1, 1, device=device),
+        ]
+
+    def step(self, x: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """One frame. x: (B, C, 1); state: past inputs (zeros before the start) and count."""
+        past, count = state
+        window = torch.cat([past, x], dim=2)
+        count = torch.clamp(count + 1, max=float(self.frames))
+        return x - window.sum(-1, keepdim=True) / count, [window[:, :, 1:], count]
 
 
 class Block(nn.Module):
@@ -93,11 +131,15 @@ class KWSModel(nn.Module):
         dilations: tuple[int, ...] | list[int] = (1, 2, 4, 8, 1, 2, 4, 8),
         dropout: float = 0.1,
         ctc_vocab: int = 0,
+        norm_frames: int = 0,
     ):
         super().__init__()
-        self.config = KWSConfig(n_mels, channels, kernel, tuple(dilations), dropout, ctc_vocab)
+        self.config = KWSConfig(
+            n_mels, channels, kernel, tuple(dilations), dropout, ctc_vocab, norm_frames
+        )
         self.register_buffer("feature_mean", torch.zeros(n_mels))
         self.register_buffer("feature_std", torch.ones(n_mels))
+        self.running_norm = RunningMeanNorm(norm_frames) if norm_frames else None
         self.inp = nn.Conv1d(n_mels, channels, 1)
         self.blocks = nn.ModuleList(
             Block(channels, kernel, d, dropout) for d in self.config.dilations
@@ -112,8 +154,9 @@ class KWSModel(nn.Module):
             raise ValueError(f"unknown KWS preset {name!r}; choose from {sorted(PRESETS)}")
         return cls(**{**asdict(PRESETS[name]), "n_mels": n_mels})
 
-    def _in(self, feats: Tensor) -> Tensor:
-        return self.inp(((feats - self.feature_mean) / self.feature_std).transpose(1, 2))
+    def _normalised(self, feats: Tensor) -> Tensor:
+        """(B, T, n_mels) -> (B, n_mels, T) on the training data's scale."""
+        return ((feats - self.feature_mean) / self.feature_std).transpose(1, 2)
 
     def _out(self, x: Tensor) -> Tensor:
         return self.head(F.relu(self.out_norm(x)))[:, 0]
@@ -123,7 +166,10 @@ class KWSModel(nn.Module):
 
         With ``with_ctc`` (training): also the CTC log-probabilities (B, T, ctc_vocab).
         """
-        x = self._in(feats)
+        x = self._normalised(feats)
+        if self.running_norm is not None:
+            x = self.running_norm(x)
+        x = self.inp(x)
         for block in self.blocks:
             x = block(x)
         if not with_ctc:
@@ -134,17 +180,26 @@ class KWSModel(nn.Module):
         return self.head(h)[:, 0], self.ctc_head(h).transpose(1, 2).log_softmax(-1)
 
     def initial_state(self, batch: int = 1, device: torch.device | str = "cpu") -> list[Tensor]:
+        """Zeros: one tensor per block, then the running norm's two (when it has one)."""
         c = self.config.channels
-        return [torch.zeros(batch, c, b.context, device=device) for b in self.blocks]
+        state = [torch.zeros(batch, c, b.context, device=device) for b in self.blocks]
+        if self.running_norm is not None:
+            state += self.running_norm.initial_state(batch, self.config.n_mels, device)
+        return state
 
     def step(self, frame: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """One frame. frame: (B, n_mels) -> (logit (B,), new state)."""
-        x = self._in(frame[:, None, :])
+        x = self._normalised(frame[:, None, :])
+        n = len(self.blocks)
+        norm_state: list[Tensor] = []
+        if self.running_norm is not None:
+            x, norm_state = self.running_norm.step(x, state[n:])
+        x = self.inp(x)
         new_state = []
-        for block, s in zip(self.blocks, state, strict=True):
+        for block, s in zip(self.blocks, state[:n], strict=True):
             x, s = block.step(x, s)
             new_state.append(s)
-        return self._out(x)[:, 0], new_state
+        return self._out(x)[:, 0], new_state + norm_state
 
     def num_parameters(self) -> int:
         """Parameters used at inference (the training-only CTC head is not counted)."""
@@ -154,7 +209,8 @@ class KWSModel(nn.Module):
         """Multiply-accumulates for one output frame in streaming mode."""
         c, k, m = self.config.channels, self.config.kernel, self.config.n_mels
         per_block = c * k + c * c  # depthwise + pointwise
-        return m * c + len(self.blocks) * per_block + c
+        norm = m * self.config.norm_frames  # the running mean's window sum
+        return norm + m * c + len(self.blocks) * per_block + c
 
 
 class KWSEnsemble(nn.Module):
@@ -207,7 +263,7 @@ class KWSEnsemble(nn.Module):
         """One frame. frame: (B, n_mels) -> (logit of the mean posterior (B,), new state)."""
         logits, new_state, i = [], [], 0
         for m in self.members:
-            n = len(m.blocks)
+            n = len(m.initial_state(1))
             logit, s = m.step(frame, state[i : i + n])
             logits.append(logit)
             new_state.extend(s)

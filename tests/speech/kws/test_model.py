@@ -112,10 +112,34 @@ def test_onnx_agrees_with_torch(model, tmp_path):
     assert np.allclose(outs, model(x[:1, :20])[0].detach().numpy(), atol=1e-4)
 
 
+def test_running_mean_norm_streams_like_the_whole_clip():
+    torch.manual_seed(0)
+    m = KWSModel(channels=16, dilations=[1, 2], norm_frames=25).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    x = torch.randn(2, 90, 40) * 3 + 1
+    y = m(x)
+    state, steps = m.initial_state(2), []
+    for t in range(90):
+        logit, state = m.step(x[:, t], state)
+        steps.append(logit)
+    assert torch.allclose(torch.stack(steps, 1), y, atol=1e-5)
+    # a constant offset (a voice's or a room's spectral tilt) is removed once the window is full
+    assert torch.allclose(m(x + 2.0)[:, 25:], y[:, 25:], atol=1e-4)
+    plain = KWSModel(channels=16, dilations=[1, 2]).eval()
+    assert not torch.allclose(plain(x + 2.0)[:, 25:], plain(x)[:, 25:], atol=1e-4)
+    x2 = x.clone()
+    x2[:, 60:] = 0.0
+    assert torch.allclose(m(x2)[:, :60], y[:, :60], atol=1e-6)  # still causal
+    with pytest.raises(ValueError, match="norm_frames"):
+        KWSModel(norm_frames=1)
+
+
 @pytest.fixture
 def ensemble(model):
     torch.manual_seed(1)
-    other = KWSModel(channels=32, dilations=[1, 2, 4])
+    other = KWSModel(channels=32, dilations=[1, 2, 4], norm_frames=20)
     with torch.no_grad():
         for p in other.parameters():
             p.add_(torch.randn_like(p) * 0.05)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,46 @@ def test_unknown_model_and_device_are_refused(tiny_corpus):
         bench.measure(corpus, devices=["cpu"], models=["kws_huge"])
     with pytest.raises(ValueError, match="cpu and/or cuda"):
         bench.measure(corpus, devices=["tpu"], models=["kws_small"])
+
+
+def test_repeat_lists_each_training_clip_r_times_and_multiplies_the_epoch(tiny_corpus, tmp_path):
+    from speech.data.manifest import audio_path, read_manifest
+
+    corpus, _ = tiny_corpus
+    original = read_manifest(corpus / "manifest.jsonl")
+    copy = bench.repeated_manifest(corpus, 3, tmp_path)
+    utts = read_manifest(copy)
+    n_train = sum(u.split == "train" for u in original)
+    assert n_train and len(utts) == len(original) + 2 * n_train
+    assert len({u.id for u in utts}) == len(utts)  # copies get their own ids
+    assert all(Path(u.audio).is_absolute() and audio_path(copy, u).is_file() for u in utts)
+    for split in ("dev", "test"):  # only training is repeated
+        assert sum(u.split == split for u in utts) == sum(u.split == split for u in original)
+    report = bench.measure(
+        corpus,
+        devices=["cpu"],
+        models=["kws_small"],
+        epochs=1,
+        threads=1,
+        workers=0,
+        repeat={"cpu": 2},
+    )
+    (row,) = report["results"]
+    assert report["repeat"] == {"cpu": 2} and row["repeat"] == 2
+    train_kws = sum(
+        u.split == "train" and u.kind in ("wake", "negative", "request") for u in original
+    )
+    assert row["train_clips_per_epoch"] == 2 * train_kws
+    assert row["clips_per_second"] > 0 and row["warmup_included"] and row["spread"] == 0
+    assert "cpu x2" in bench.markdown(report) and "| kws_small |" in bench.markdown(report)
+
+
+def test_repeat_argument_is_checked(tiny_corpus):
+    corpus, _ = tiny_corpus
+    assert bench.parse_repeat("20") == 20
+    assert bench.parse_repeat("cpu=1, cuda=20") == {"cpu": 1, "cuda": 20}
+    with pytest.raises(ValueError, match="device=number"):
+        bench.parse_repeat("cuda=lots")
+    for bad in (0, {"cuda": 4}, {"cpu": 0}):
+        with pytest.raises(ValueError, match="whole numbers >= 1"):
+            bench.measure(corpus, devices=["cpu"], models=["kws_small"], repeat=bad)

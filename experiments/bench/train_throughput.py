@@ -12,14 +12,22 @@ kernels), measured over the training batches only (validation is not timed).
     python -m speech.data.synth data=tiny data.name=gpubench data.n_wake=300 \\
         data.n_negative=300 data.n_requests=300 data.stream_hours=0.02 workers=1
     python -m experiments.bench.train_throughput --corpus corpora/gpubench-b2c7f2e9 \\
-        [--devices cpu,cuda] [--epochs 3] [--threads 1] [--out experiments/bench/results]
+        [--devices cpu,cuda] [--epochs 3] [--repeat cpu=1,cuda=20] [--threads 1] \\
+        [--out experiments/bench/results]
+
+``--repeat R`` (or per device, ``cpu=R1,cuda=R2``) lengthens each epoch without more audio:
+training reads a temporary manifest that lists every training utterance R times (the copies
+get their own ids and the corpus's absolute audio paths; dev is listed once), so an epoch
+trains R times as many clips, each one read, decoded, cropped and augmented afresh like any
+other. A GPU epoch on a few hundred clips lasts under a second and its clips/s swings with
+the loader's start and stalls; repeated 16 times on an H200, epochs last 2-7 s and agree
+within 3-33% instead of 3.5x.
 
 Writes ``train_throughput_<label>.{json,md}`` (the label defaults to the GPU's name, or
 ``cpu-<N>core`` without one), with the GPU/CPU ratio per config measured in the same run.
-The stored results came from ``--devices cpu,cuda --epochs 4`` on an H200 machine
-(``nvidia-h200``) and ``--devices cpu --epochs 2 --threads 1`` on a 2-core machine
-(``cpu-2core``). On this corpus a GPU epoch lasts well under a second, so its figures swing
-from epoch to epoch (see ``clips_per_second_per_epoch``): read them as a lower bound.
+The stored results came from ``--devices cpu,cuda --epochs 4 --repeat cpu=1,cuda=16`` on an
+H200 machine (``nvidia-h200``; its table gives epoch lengths and spread) and ``--devices cpu
+--epochs 2 --threads 1`` on a 2-core machine (``cpu-2core``).
 """
 
 from __future__ import annotations
@@ -65,6 +73,23 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def repeated_manifest(corpus: Path, repeat: int, out: Path) -> Path:
+    """Write ``out/manifest.jsonl``: the corpus's, with every ``train`` line listed ``repeat``
+    times (copies after the first get the id suffix ``~r<k>``) and audio paths made absolute,
+    so the copy reads the corpus's own audio from anywhere. Returns its path."""
+    from speech.data.manifest import audio_path, read_manifest, write_manifest
+
+    source = corpus / "manifest.jsonl"
+    lines = []
+    for u in read_manifest(source):
+        u = dataclasses.replace(u, audio=str(audio_path(source, u)))
+        lines.append(u)
+        if u.split == "train":
+            lines += [dataclasses.replace(u, id=f"{u.id}~r{k}") for k in range(1, repeat)]
+    write_manifest(out / "manifest.jsonl", lines)
+    return out / "manifest.jsonl"
+
+
 def measure_one(
     corpus: Path,
     model: str,
@@ -73,8 +98,22 @@ def measure_one(
     epochs: int,
     threads: int,
     workers: int | None,
+    repeat: int = 1,
 ) -> dict:
-    """Train ``model`` (a conf/model name) for ``epochs`` on ``device``; its throughput."""
+    """Train ``model`` (a conf/model name) for ``epochs`` on ``device``; its throughput.
+
+    ``repeat``: each training utterance appears that many times per epoch
+    (:func:`repeated_manifest`)."""
+    if repeat < 1:
+        raise ValueError(f"repeat must be >= 1, not {repeat}")
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest = corpus / "manifest.jsonl"
+        if repeat > 1:
+            manifest = repeated_manifest(corpus, repeat, Path(tmp))
+        return _measure_one(corpus, manifest, model, device, epochs, threads, workers, repeat)
+
+
+def _measure_one(corpus, manifest, model, device, epochs, threads, workers, repeat) -> dict:
     from hydra.utils import instantiate
 
     from speech.train import TrainerConfig, fit, model_arguments
@@ -83,7 +122,7 @@ def measure_one(
     wake_phrase = json.loads((corpus / "spec.json").read_text())["wake_phrase"]
     task = instantiate(
         cfg.task,
-        manifest=corpus / "manifest.jsonl",
+        manifest=manifest,
         model=model_arguments(cfg.model),
         wake_phrase=wake_phrase,
         _convert_="all",
@@ -107,6 +146,7 @@ def measure_one(
     per_epoch = [h["clips_per_second"] for h in history]
     timed = per_epoch[1:] or per_epoch  # one epoch only: warm-up included
     train_clips = len(task.datasets()[0])
+    median = statistics.median(timed)
     return {
         "task": CONFIGS[model],
         "model": model,
@@ -116,10 +156,14 @@ def measure_one(
         "num_workers": trainer.num_workers,
         "batch_seconds": task.batch_seconds,
         "parameters": parameters,
+        "repeat": repeat,
         "train_clips_per_epoch": train_clips,
         "epochs": len(per_epoch),
         "clips_per_second_per_epoch": per_epoch,
-        "clips_per_second": round(statistics.median(timed), 1),
+        "clips_per_second": round(median, 1),
+        # (max - min) / median of the timed epochs: how far one epoch strays from the figure
+        "spread": round((max(timed) - min(timed)) / median, 3) if median else None,
+        "seconds_per_timed_epoch": round(train_clips / median, 2) if median else None,
         "warmup_included": len(per_epoch) < 2,
         "wall_seconds": round(wall, 1),
     }
@@ -133,6 +177,7 @@ def measure(
     epochs: int = 3,
     threads: int = 0,
     workers: int | None = None,
+    repeat: int | dict[str, int] = 1,
     on_model: Callable[[dict], None] | None = None,
     note: str | None = None,
 ) -> dict:
@@ -145,6 +190,8 @@ def measure(
         epochs: epochs per run; the first is left out of the figure when there are more.
         threads: torch CPU threads (0: the trainer config's, else torch's default).
         workers: data-loader workers (None: the trainer config's).
+        repeat: copies of each training utterance per epoch, one number or per device
+            (``{"cpu": 1, "cuda": 20}``; a device left out gets 1).
         on_model: called with the report so far after each model config.
         note: free text kept with the figures (the machine's load, where the corpus came from).
     """
@@ -161,11 +208,16 @@ def measure(
     for d in devices:
         if d not in ("cpu", "cuda"):
             raise ValueError(f"device {d!r}: use cpu and/or cuda")
+    repeats = {d: repeat.get(d, 1) if isinstance(repeat, dict) else repeat for d in devices}
+    bad = {d: r for d, r in repeats.items() if not isinstance(r, int) or r < 1}
+    if bad or (isinstance(repeat, dict) and set(repeat) - set(devices)):
+        raise ValueError(f"repeat {repeat!r}: whole numbers >= 1 for devices among {devices}")
     if "cuda" in devices and not torch.cuda.is_available():
         raise RuntimeError("--devices names cuda but no CUDA device is visible; use --devices cpu")
     report = {
         "corpus": corpus.name,
         "epochs": epochs,
+        "repeat": repeats,
         "metric": "median clips/s of the training batches over the epochs after the first",
         "host": {
             "cpu": _cpu_name(),
@@ -182,11 +234,18 @@ def measure(
     for model in models:
         for device in devices:
             row = measure_one(
-                corpus, model, device, epochs=epochs, threads=threads, workers=workers
+                corpus,
+                model,
+                device,
+                epochs=epochs,
+                threads=threads,
+                workers=workers,
+                repeat=repeats[device],
             )
             print(
                 f"{model:10s} {device:5s} {row['clips_per_second']:8.1f} clips/s "
-                f"(epochs {row['clips_per_second_per_epoch']}, {row['wall_seconds']} s)",
+                f"(epochs {row['clips_per_second_per_epoch']}, spread {row['spread']}, "
+                f"{row['train_clips_per_epoch']} clips/epoch, {row['wall_seconds']} s)",
                 flush=True,
             )
             report["results"].append(row)
@@ -220,28 +279,56 @@ def markdown(report: dict) -> str:
     ]
     if h["gpu"]:
         lines.append(f"- GPU: {h['gpu']}, mixed precision (`trainer=gpu`)")
+    repeats = report.get("repeat") or {}
     lines += [
         f"- torch {h['torch']}, Python {h['python']}; {report['epochs']} epochs per run, "
         f"{report['metric']}",
+        *(
+            [
+                "- training utterances repeated per epoch: "
+                + ", ".join(f"{d} x{r}" for d, r in repeats.items())
+            ]
+            if any(r > 1 for r in repeats.values())
+            else []
+        ),
         *([f"- note: {report['note']}"] if report.get("note") else []),
         "",
-        "| model | parameters | train clips/epoch | "
-        + " | ".join(f"{d} clips/s" for d in devices)
+        "epoch: training clips per epoch, seconds per timed epoch, and the spread of the timed "
+        "epochs' clips/s, (max - min) / median",
+        "",
+        "| model | parameters | "
+        + " | ".join(f"{d} clips/s | {d} epoch" for d in devices)
         + (" | GPU/CPU |" if report["gpu_over_cpu"] else " |"),
-        "| --- | ---: | ---: | "
-        + " | ".join("---:" for _ in devices)
+        "| --- | ---: | "
+        + " | ".join("---: | ---:" for _ in devices)
         + (" | ---: |" if report["gpu_over_cpu"] else " |"),
     ]
+
+    def epoch(row: dict) -> str:
+        text = f"{row['train_clips_per_epoch']} clips"
+        if row.get("seconds_per_timed_epoch") is not None:
+            text += f", {row['seconds_per_timed_epoch']:.1f} s"
+        if row.get("spread") is not None:
+            text += f", {row['spread']:.0%}"
+        return text
+
     for m in models:
         any_row = next(by[m, d] for d in devices)
-        cells = [f"{by[m, d]['clips_per_second']:.1f}" for d in devices]
+        cells = [f"{by[m, d]['clips_per_second']:.1f} | {epoch(by[m, d])}" for d in devices]
         ratio = f" | {report['gpu_over_cpu'][m]:.2f} |" if report["gpu_over_cpu"] else " |"
-        lines.append(
-            f"| {m} | {any_row['parameters']:,} | {any_row['train_clips_per_epoch']} | "
-            + " | ".join(cells)
-            + ratio
-        )
+        lines.append(f"| {m} | {any_row['parameters']:,} | " + " | ".join(cells) + ratio)
     return "\n".join(lines) + "\n"
+
+
+def parse_repeat(text: str) -> int | dict[str, int]:
+    """``--repeat``: ``20`` (every device) or ``cpu=1,cuda=20``."""
+    try:
+        if "=" not in text:
+            return int(text)
+        pairs = (item.split("=", 1) for item in text.split(",") if item.strip())
+        return {d.strip(): int(r) for d, r in pairs}
+    except ValueError:
+        raise ValueError(f"--repeat {text!r}: a number, or device=number pairs") from None
 
 
 def write_report(report: dict, out: str | os.PathLike, label: str | None = None) -> Path:
@@ -262,6 +349,11 @@ def main() -> None:
     )
     ap.add_argument("--models", default=",".join(CONFIGS), help="conf/model names, comma-separated")
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument(
+        "--repeat",
+        default="1",
+        help="copies of each training utterance per epoch: R, or per device cpu=R1,cuda=R2",
+    )
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     ap.add_argument("--workers", type=int, default=None, help="data-loader workers")
     ap.add_argument("--note", default=None, help="free text stored with the figures")
@@ -273,6 +365,7 @@ def main() -> None:
     else:
         devices = [d.strip() for d in args.devices.split(",") if d.strip()]
     try:
+        repeat = parse_repeat(args.repeat)
         report = measure(
             args.corpus,
             devices=devices,
@@ -280,6 +373,7 @@ def main() -> None:
             epochs=args.epochs,
             threads=args.threads,
             workers=args.workers,
+            repeat=repeat,
             on_model=lambda partial: write_report(partial, args.out, args.label),
             note=args.note,
         )

@@ -216,9 +216,10 @@ class KWSModel(nn.Module):
 class KWSEnsemble(nn.Module):
     """Several :class:`KWSModel` runs whose wake posteriors are averaged frame by frame.
 
-    Runs of one recipe that differ only in their seed disagree most on unheard voices; the
-    mean of their posteriors varies less from draw to draw than any one run. It behaves as
-    one model everywhere a :class:`KWSModel` is used: ``forward`` returns the logit of the
+    Runs of one recipe that differ only in their seed disagree most on unheard voices, and
+    averaging is the textbook way to lower that spread. For "hey nova" it lands between its
+    members rather than above the better one (``experiments/results/kws_stop19.md``), so the
+    shipped model is one run. It behaves as one model everywhere a :class:`KWSModel` is used: ``forward`` returns the logit of the
     mean posterior (so ``sigmoid`` gives the mean back), and ``step`` carries every member's
     state in one flat list, so streaming, ONNX export and checkpoints work unchanged.
 

@@ -127,10 +127,7 @@ def ensemble(paths: list[Path], out: Path) -> int:
                 raise ValueError(f"{p}: other feature settings than {paths[0]}")
             if any(pl["extra"].get(k) != first["extra"].get(k) for k in shared):
                 raise ValueError(f"{p}: another {'/'.join(shared)} than {paths[0]}")
-        members = []
-        for p in paths:
-            model, _ = load_model(p, task="kws")
-            members.append(model)
+        members = [load_model(p, task="kws")[0] for p in paths]
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

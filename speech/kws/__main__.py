@@ -127,11 +127,12 @@ def ensemble(paths: list[Path], out: Path) -> int:
                 raise ValueError(f"{p}: other feature settings than {paths[0]}")
             if any(pl["extra"].get(k) != first["extra"].get(k) for k in shared):
                 raise ValueError(f"{p}: another {'/'.join(shared)} than {paths[0]}")
-        members = [load_model(p, task="kws")[0] for p in paths]
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    combined = KWSEnsemble.of(members)
+    combined = KWSEnsemble([pl["model_args"] for pl in payloads])
+    for member, pl in zip(combined.members, payloads, strict=True):
+        member.load_state_dict(pl["state_dict"])
     threshold = sum(float(pl["extra"]["threshold"]) for pl in payloads) / len(payloads)
     extra = {k: first["extra"][k] for k in (*shared, "target_window") if k in first["extra"]}
     extra["threshold"] = round(threshold, 5)
@@ -155,7 +156,7 @@ def ensemble(paths: list[Path], out: Path) -> int:
         json.dumps(
             {
                 "model": str(out),
-                "members": len(members),
+                "members": len(payloads),
                 "parameters": combined.num_parameters(),
                 "threshold": extra["threshold"],
             }

@@ -232,6 +232,7 @@ class KWSEnsemble(nn.Module):
         if not members:
             raise ValueError("an ensemble needs at least one member")
         self.members = nn.ModuleList(KWSModel(**m) for m in members)
+        self._states = [len(m.initial_state(1)) for m in self.members]  # per member, for step
         n_mels = {m.config.n_mels for m in self.members}
         if len(n_mels) > 1:
             raise ValueError(f"ensemble members read different feature sizes: {sorted(n_mels)}")
@@ -263,8 +264,7 @@ class KWSEnsemble(nn.Module):
     def step(self, frame: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """One frame. frame: (B, n_mels) -> (logit of the mean posterior (B,), new state)."""
         logits, new_state, i = [], [], 0
-        for m in self.members:
-            n = len(m.initial_state(1))
+        for m, n in zip(self.members, self._states, strict=True):
             logit, s = m.step(frame, state[i : i + n])
             logits.append(logit)
             new_state.extend(s)

@@ -139,16 +139,20 @@ def test_calibrate_refuses_bad_negatives(ckpt, tmp_path, capsys):
     assert code == 2 and "no checkpoint" in err
 
 
-def test_ensemble_writes_one_checkpoint_that_averages_its_members(ckpt, tmp_path, capsys):
-    torch.manual_seed(1)
-    other = save_checkpoint(
-        tmp_path / "other.pt",
+def _small_ckpt(path, wake_phrase="hey nova"):
+    return save_checkpoint(
+        path,
         KWSModel(channels=8, dilations=[1]),
         task="kws",
         model_args={"channels": 8, "dilations": [1]},
         features=FeatureConfig().asdict(),
-        extra={"wake_phrase": "hey nova", "threshold": 0.5, "smoothing": 3, "refractory": 1.0},
+        extra={"wake_phrase": wake_phrase, "threshold": 0.5, "smoothing": 3, "refractory": 1.0},
     )
+
+
+def test_ensemble_writes_one_checkpoint_that_averages_its_members(ckpt, tmp_path, capsys):
+    torch.manual_seed(1)
+    other = _small_ckpt(tmp_path / "other.pt")
     out = tmp_path / "ens.pt"
     code, lines, _ = _run(capsys, "ensemble", "--out", str(out), str(ckpt), str(other))
     assert code == 0 and lines[0]["members"] == 2 and lines[0]["threshold"] == 0.25
@@ -169,14 +173,7 @@ def test_ensemble_writes_one_checkpoint_that_averages_its_members(ckpt, tmp_path
 
 
 def test_ensemble_refuses_mismatched_or_missing_members(ckpt, tmp_path, capsys):
-    odd = save_checkpoint(
-        tmp_path / "odd.pt",
-        KWSModel(channels=8, dilations=[1]),
-        task="kws",
-        model_args={"channels": 8, "dilations": [1]},
-        features=FeatureConfig().asdict(),
-        extra={"wake_phrase": "hey jarvis", "threshold": 0.5, "smoothing": 3, "refractory": 1.0},
-    )
+    odd = _small_ckpt(tmp_path / "odd.pt", wake_phrase="hey jarvis")
     out = str(tmp_path / "ens.pt")
     for args, msg in [
         ((str(ckpt),), "two or more"),

@@ -94,10 +94,12 @@ def test_opacus_accepts_the_model():
     assert engine.get_epsilon(delta=1e-5) > 0
 
 
-def test_onnx_agrees_with_torch(model, tmp_path):
+@pytest.mark.parametrize("which", ["model", "ensemble"])
+def test_onnx_agrees_with_torch(which, request, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     from speech.kws.export import export_onnx
 
+    model = request.getfixturevalue(which)
     paths = export_onnx(model, {"features": {}, "extra": {}}, tmp_path)
     x = torch.randn(2, 73, 40)
     (onnx_logits,) = ort.InferenceSession(str(paths["clip"])).run(None, {"feats": x.numpy()})
@@ -170,21 +172,3 @@ def test_ensemble_refuses_no_members_or_mixed_features():
         KWSEnsemble([])
     with pytest.raises(ValueError, match="feature sizes"):
         KWSEnsemble([{"n_mels": 40}, {"n_mels": 32}])
-
-
-def test_ensemble_onnx_agrees_with_torch(ensemble, tmp_path):
-    ort = pytest.importorskip("onnxruntime")
-    from speech.kws.export import export_onnx
-
-    paths = export_onnx(ensemble, {"features": {}, "extra": {}}, tmp_path)
-    x = torch.randn(1, 30, 40)
-    (onnx_logits,) = ort.InferenceSession(str(paths["clip"])).run(None, {"feats": x.numpy()})
-    assert np.allclose(onnx_logits, ensemble(x).detach().numpy(), atol=1e-4)
-    step = ort.InferenceSession(str(paths["step"]))
-    state = [s.numpy() for s in ensemble.initial_state(1)]
-    outs = []
-    for t in range(30):
-        feeds = {"frame": x[:, t].numpy(), **{f"state{i}": s for i, s in enumerate(state)}}
-        logit, *state = step.run(None, feeds)
-        outs.append(logit[0])
-    assert np.allclose(outs, ensemble(x)[0].detach().numpy(), atol=1e-4)

@@ -55,6 +55,9 @@ class TrainerConfig:
         ema: decay of an exponential moving average of the weights, updated every step
             (0 = off). When on, the average is what is validated and saved as ``best.pt``:
             it smooths the step-to-step noise of small, heavily augmented data sets.
+        snapshot_every: also keep the judged weights of every N-th epoch as
+            ``epoch-NNN.pt`` (an inference checkpoint like ``best.pt``; 0 = off), to score a
+            run's trajectory on held-out data afterwards.
     """
 
     device: str = "auto"
@@ -73,12 +76,15 @@ class TrainerConfig:
     ema: float = 0.0
     progress: bool = True
     seed: int = 0
+    snapshot_every: int = 0
 
     def __post_init__(self) -> None:
         if self.select not in ("dev", "last"):
             raise ValueError(f"trainer.select={self.select!r}: use 'dev' or 'last'")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"trainer.ema={self.ema}: needs 0 <= ema < 1 (0 = off)")
+        if self.snapshot_every < 0:
+            raise ValueError(f"trainer.snapshot_every={self.snapshot_every}: needs >= 0 (0 = off)")
 
 
 def _dist() -> tuple[int, int, int]:
@@ -223,6 +229,13 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
             save_checkpoint(out / "best.pt", judged, metrics=metrics, **meta)
         else:
             bad_epochs += 1
+        if cfg.snapshot_every and (epoch + 1) % cfg.snapshot_every == 0:
+            save_checkpoint(
+                out / f"epoch-{epoch:03d}.pt",
+                judged,
+                metrics=metrics,
+                **task.checkpoint_meta(metrics),
+            )
         log.info(
             "epoch %d: %s%s",
             epoch,

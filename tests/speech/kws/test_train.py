@@ -245,6 +245,27 @@ def test_select_last_keeps_the_final_epoch(tiny_corpus, tmp_path):
         fit(_task(out), TrainerConfig(max_epochs=1, select="final", progress=False), tmp_path)
 
 
+def test_snapshots_keep_every_nth_epoch_as_an_inference_checkpoint(tiny_corpus, tmp_path):
+    out, _ = tiny_corpus
+    cfg = TrainerConfig(
+        max_epochs=4,
+        warmup_steps=2,
+        progress=False,
+        num_workers=0,
+        select="last",
+        snapshot_every=2,
+    )
+    fit(_task(out), cfg, tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("epoch-*.pt")) == ["epoch-001.pt", "epoch-003.pt"]
+    last, _ = load_model(tmp_path / "epoch-003.pt", task="kws")
+    best, _ = load_model(tmp_path / "best.pt", task="kws")  # select=last: the same weights
+    assert all(torch.equal(v, best.state_dict()[k]) for k, v in last.state_dict().items())
+    early, _ = load_model(tmp_path / "epoch-001.pt", task="kws")
+    assert not all(torch.equal(v, best.state_dict()[k]) for k, v in early.state_dict().items())
+    with pytest.raises(ValueError, match="snapshot_every"):
+        TrainerConfig(snapshot_every=-1)
+
+
 def test_torchrun_ddp_on_cpu(tiny_corpus, tmp_path):
     out, _ = tiny_corpus
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

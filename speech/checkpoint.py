@@ -94,11 +94,16 @@ def load_model(
         raise CheckpointError(
             f"{path}: a {payload['task']} checkpoint, but a {task} model was asked for"
         )
+    return build_model(payload), payload
+
+
+def build_model(payload: dict[str, Any]) -> nn.Module:
+    """The model a read checkpoint describes, in eval mode; its weights leave ``payload``."""
     module, _, name = payload["model_class"].rpartition(".")
     cls = getattr(importlib.import_module(module), name)
     model = cls(**payload["model_args"])
     model.load_state_dict(payload.pop("state_dict"))
-    return model.eval(), payload
+    return model.eval()
 
 
 def half_precision_copy(src: str | os.PathLike, dst: str | os.PathLike) -> Path:

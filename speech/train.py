@@ -223,19 +223,14 @@ def fit(task, cfg: TrainerConfig, out_dir: str | os.PathLike) -> dict[str, Any]:
             if isinstance(v, float):
                 writer.add_scalar(f"dev/{k}", v, step)
         improved = best is None or metrics["score"] > best["score"] or cfg.select == "last"
+        meta = task.checkpoint_meta(metrics)
         if improved:
             best, bad_epochs = metrics, 0
-            meta = task.checkpoint_meta(metrics)
             save_checkpoint(out / "best.pt", judged, metrics=metrics, **meta)
         else:
             bad_epochs += 1
         if cfg.snapshot_every and (epoch + 1) % cfg.snapshot_every == 0:
-            save_checkpoint(
-                out / f"epoch-{epoch:03d}.pt",
-                judged,
-                metrics=metrics,
-                **task.checkpoint_meta(metrics),
-            )
+            save_checkpoint(out / f"epoch-{epoch:03d}.pt", judged, metrics=metrics, **meta)
         log.info(
             "epoch %d: %s%s",
             epoch,

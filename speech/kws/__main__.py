@@ -111,7 +111,7 @@ def calibrate(sources: list[Path], model_path: Path, out: Path | None, target: f
 
 def ensemble(paths: list[Path], out: Path) -> int:
     """Combine wake-word checkpoints into one :class:`KWSEnsemble` checkpoint at ``out``."""
-    from speech.checkpoint import read_checkpoint, save_checkpoint
+    from speech.checkpoint import build_model, read_checkpoint, save_checkpoint
     from speech.kws.model import KWSEnsemble
 
     try:
@@ -130,9 +130,7 @@ def ensemble(paths: list[Path], out: Path) -> int:
     except (CheckpointError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    combined = KWSEnsemble([pl["model_args"] for pl in payloads])
-    for member, pl in zip(combined.members, payloads, strict=True):
-        member.load_state_dict(pl["state_dict"])
+    combined = KWSEnsemble.of([build_model(pl) for pl in payloads])
     threshold = sum(float(pl["extra"]["threshold"]) for pl in payloads) / len(payloads)
     extra = {k: first["extra"][k] for k in (*shared, "target_window") if k in first["extra"]}
     extra["threshold"] = round(threshold, 5)

@@ -219,9 +219,10 @@ class KWSEnsemble(nn.Module):
     Runs of one recipe that differ only in their seed disagree most on unheard voices, and
     averaging is the textbook way to lower that spread. For "hey nova" it lands between its
     members rather than above the better one (``experiments/results/kws_stop19.md``), so the
-    shipped model is one run. It behaves as one model everywhere a :class:`KWSModel` is used: ``forward`` returns the logit of the
-    mean posterior (so ``sigmoid`` gives the mean back), and ``step`` carries every member's
-    state in one flat list, so streaming, ONNX export and checkpoints work unchanged.
+    shipped model is one run. It behaves as one model everywhere a :class:`KWSModel` is used:
+    ``forward`` returns the logit of the mean posterior (so ``sigmoid`` gives the mean back),
+    and ``step`` carries every member's state in one flat list, so streaming, ONNX export and
+    checkpoints work unchanged.
 
     Args:
         members: each member's constructor arguments (as stored in its checkpoint).

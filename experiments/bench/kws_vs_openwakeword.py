@@ -47,11 +47,23 @@ def _corpus() -> Path:
     return corpus
 
 
+# False-accept rates at which both models' false-reject rates are also tabulated.
+DET_POINTS = (0.5, 1.0, 5.0, 10.0)
+
+
 def _operating_point(pos: np.ndarray, fa_counts: np.ndarray, hours: float, target: float) -> dict:
+    """FRR at the lowest threshold with at most ``target`` false accepts per hour (1.0 if none
+    is), the DET curve, and the FRR at each of :data:`DET_POINTS` the same way."""
     fa = fa_counts / hours
     op = first_within(fa, target)
     thr = float(THRESHOLDS[op]) if op is not None else float("nan")
+
+    def frr_at(t: float) -> float:
+        i = first_within(fa, t)
+        return float(np.mean(pos < THRESHOLDS[i])) if i is not None else 1.0
+
     return {
+        "frr_at_fa_per_hour": {str(t): frr_at(t) for t in DET_POINTS},
         "threshold": thr,
         "fa_per_hour": float(fa[op]) if op is not None else None,
         "frr": float(np.mean(pos < thr)) if op is not None else 1.0,
@@ -183,6 +195,7 @@ def main() -> None:
             "frr_at_target": op["frr"],
             "threshold": op["threshold"],
             "fa_per_hour": op["fa_per_hour"],
+            "frr_at_fa_per_hour": op["frr_at_fa_per_hour"],
             "cpu_seconds_per_audio_second": round(r["cpu_seconds_per_audio_second"], 5),
             "det": op["det"],
         }
@@ -215,6 +228,9 @@ def main() -> None:
     )
     for name, r in rows.items():
         print(f"{name:14s} {r['frr_at_target']:13.2%} {r['cpu_seconds_per_audio_second']:14.5f}")
+    for name, r in rows.items():
+        at = ", ".join(f"{v:.1%} at {t} FA/h" for t, v in r["frr_at_fa_per_hour"].items())
+        print(f"{name}: FRR {at}")
     s = rows["sottovoce"]
     print(
         f"ours/peer CPU time: {report['cpu_ratio_ours_over_peer']:.3f}; ours: {s['parameters']} parameters, "

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from speech import SAMPLE_RATE
 from speech.audio import load_wav
@@ -80,9 +81,14 @@ def score_ours(ckpt: Path, positives: list[np.ndarray], streams: list[np.ndarray
     smoothing = meta["extra"]["smoothing"]
     refr = int(meta["extra"]["refractory"] * SAMPLE_RATE / frontend.hop_length)
     t0 = time.process_time()
-    pos = np.array([float(clip_scores(model, frontend, w, smoothing).max()) for w in positives])
+    pos = np.array(
+        [
+            float(clip_scores(model, frontend, w, smoothing).max())
+            for w in tqdm(positives, desc="ours: positives", leave=False)
+        ]
+    )
     fa = np.zeros(len(THRESHOLDS))
-    for w in streams:
+    for w in tqdm(streams, desc="ours: stream", leave=False):
         s = clip_scores(model, frontend, w, smoothing).numpy()
         fa += false_accepts(s, refr)
     cpu = time.process_time() - t0
@@ -149,10 +155,15 @@ def score_oww(positives: list[np.ndarray], streams: list[np.ndarray]) -> dict:
         return np.array([p[name] for p in oww.predict_clip(pcm, padding=1)])
 
     t0 = time.process_time()
-    pos = np.array([float(frames(w).max()) for w in positives])
+    pos = np.array(
+        [
+            float(frames(w).max())
+            for w in tqdm(positives, desc="openWakeWord: positives", leave=False)
+        ]
+    )
     fa = np.zeros(len(THRESHOLDS))
     refr = int(1.0 * SAMPLE_RATE / 1280)  # its frames are 80 ms
-    for w in streams:
+    for w in tqdm(streams, desc="openWakeWord: stream", leave=False):
         s = frames(w)
         fa += false_accepts(s, refr)
     cpu = time.process_time() - t0

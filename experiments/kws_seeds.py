@@ -35,9 +35,8 @@ from typing import Any
 import numpy as np
 
 from speech.checkpoint import CheckpointError, load_model
-from speech.kws.evaluate import evaluate_kws, first_within
-
-FA_TARGETS = (0.5, 1.0, 5.0, 10.0)
+from speech.kws.evaluate import FA_TARGETS, evaluate_kws
+from speech.kws.evaluate import frr_at as det_frr_at
 
 
 @dataclass(frozen=True)
@@ -57,9 +56,7 @@ class Run:
 
 def frr_at(report: dict[str, Any], fa_per_hour: float) -> float:
     """Clean false-reject rate at the lowest threshold within ``fa_per_hour`` (1.0 if none)."""
-    det = report["det"]
-    op = first_within(np.asarray(det["fa_per_hour"]), fa_per_hour)
-    return 1.0 if op is None else float(det["frr_clean"][op])
+    return det_frr_at(report["det"]["fa_per_hour"], report["det"]["frr_clean"], fa_per_hour)
 
 
 def row(run: Run, corpus: str, report: dict[str, Any]) -> dict[str, Any]:

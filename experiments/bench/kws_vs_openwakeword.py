@@ -30,7 +30,7 @@ from speech.checkpoint import CheckpointError, load_model
 from speech.data.features import FeatureConfig
 from speech.data.manifest import audio_path, read_manifest
 from speech.kws.data import load_positive
-from speech.kws.evaluate import THRESHOLDS, false_accepts, first_within
+from speech.kws.evaluate import FA_TARGETS, THRESHOLDS, false_accepts, first_within, frr_at
 from speech.kws.stream import Detector, clip_scores
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,30 +48,18 @@ def _corpus() -> Path:
     return corpus
 
 
-# False-accept rates at which both models' false-reject rates are also tabulated.
-DET_POINTS = (0.5, 1.0, 5.0, 10.0)
-
-
 def _operating_point(pos: np.ndarray, fa_counts: np.ndarray, hours: float, target: float) -> dict:
     """FRR at the lowest threshold with at most ``target`` false accepts per hour (1.0 if none
-    is), the DET curve, and the FRR at each of :data:`DET_POINTS` the same way."""
+    is), the DET curve, and the FRR at each of :data:`~speech.kws.evaluate.FA_TARGETS` the same way."""
     fa = fa_counts / hours
+    frr = [float(np.mean(pos < t)) for t in THRESHOLDS]
     op = first_within(fa, target)
-    thr = float(THRESHOLDS[op]) if op is not None else float("nan")
-
-    def frr_at(t: float) -> float:
-        i = first_within(fa, t)
-        return float(np.mean(pos < THRESHOLDS[i])) if i is not None else 1.0
-
     return {
-        "frr_at_fa_per_hour": {str(t): frr_at(t) for t in DET_POINTS},
-        "threshold": thr,
+        "frr_at_fa_per_hour": {str(t): frr_at(fa, frr, t) for t in FA_TARGETS},
+        "threshold": float(THRESHOLDS[op]) if op is not None else float("nan"),
         "fa_per_hour": float(fa[op]) if op is not None else None,
-        "frr": float(np.mean(pos < thr)) if op is not None else 1.0,
-        "det": {
-            "fa_per_hour": fa.round(4).tolist(),
-            "frr": [float(np.mean(pos < t)) for t in THRESHOLDS],
-        },
+        "frr": frr_at(fa, frr, target),
+        "det": {"fa_per_hour": fa.round(4).tolist(), "frr": frr},
     }
 
 

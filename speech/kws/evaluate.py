@@ -67,6 +67,17 @@ def first_within(fa_per_hour: np.ndarray, target: float) -> int | None:
     return int(ok[0]) if ok.size else None
 
 
+# False-accept rates at which reports tabulate the false-reject rate besides the target.
+FA_TARGETS = (0.5, 1.0, 5.0, 10.0)
+
+
+def frr_at(fa_per_hour, frr, target: float) -> float:
+    """The false-reject rate of a DET curve (``fa_per_hour`` and ``frr`` per :data:`THRESHOLDS`)
+    at the lowest threshold within ``target`` false accepts per hour; 1.0 if none is."""
+    op = first_within(np.asarray(fa_per_hour), target)
+    return 1.0 if op is None else float(frr[op])
+
+
 def _threshold_within(
     fa_counts: np.ndarray, hours: float, target: float
 ) -> tuple[int | None, float]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from speech.files import atomic_path
 
 FORMAT = "sottovoce-checkpoint/1"
 
@@ -55,14 +56,8 @@ def save_checkpoint(
 def write_checkpoint(payload: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write a checkpoint payload (as :func:`read_checkpoint` returns it) atomically."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -71,7 +66,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(
             f"{path}: no checkpoint here; train one with `python -m speech.train` "
-            "or pass --model with an existing file"
+            "or name an existing checkpoint file"
         )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
@@ -97,11 +92,52 @@ def load_model(
     return build_model(payload), payload
 
 
+def model_class(target: str) -> type[nn.Module]:
+    """The class a ``package.module.Class`` path names (a model config's ``_target_``)."""
+    module, _, name = target.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise CheckpointError(f"no model class {target!r} ({exc})") from exc
+
+
+def construct(target: str, args: dict[str, Any], *, kind: type | None = None) -> nn.Module:
+    """The one place a model is built: ``target`` (``package.module.Class``) called with
+    ``args``. Training builds from a model config's ``_target_``, inference from a
+    checkpoint's ``model_class``; both come here. With ``kind``, a target that is not a
+    subclass of it is refused before anything is built."""
+    cls = model_class(target)
+    if kind is not None and not (isinstance(cls, type) and issubclass(cls, kind)):
+        raise ValueError(f"{target} is not a {kind.__module__}.{kind.__qualname__}")
+    return cls(**args)
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The model inside DDP's (``.module``) or Opacus's (``._module``) wrappers."""
+    while True:
+        inner = getattr(model, "module", None) or getattr(model, "_module", None)
+        if not isinstance(inner, nn.Module):
+            return model
+        model = inner
+
+
+# Constructor arguments that checkpoints written before a model option was retired still
+# carry; they are dropped when the value is the neutral one, refused otherwise.
+_RETIRED_ARGS = {"preset": None, "ctc_vocab": 0}
+
+
 def build_model(payload: dict[str, Any]) -> nn.Module:
     """The model a read checkpoint describes, in eval mode; its weights leave ``payload``."""
-    module, _, name = payload["model_class"].rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
-    model = cls(**payload["model_args"])
+    args = dict(payload["model_args"])
+    for key, neutral in _RETIRED_ARGS.items():
+        if key in args and (key == "preset" or args[key] == neutral):
+            args.pop(key)
+        elif key in args:
+            raise CheckpointError(
+                f"this checkpoint uses the retired model option {key}={args[key]!r}; "
+                "it cannot be loaded by this version"
+            )
+    model = construct(payload["model_class"], args)
     model.load_state_dict(payload.pop("state_dict"))
     return model.eval()
 

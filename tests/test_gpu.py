@@ -17,7 +17,7 @@ pytestmark = [
 def test_fit_on_cuda_with_mixed_precision(tiny_corpus, tmp_path):
     out, _ = tiny_corpus
     task = KWSTask(out / "manifest.jsonl", model={"channels": 32}, batch_seconds=20.0)
-    cfg = TrainerConfig(device="cuda", amp=True, max_epochs=1, progress=False, warmup_steps=2)
+    cfg = TrainerConfig(device="cuda", amp=True, max_epochs=1, progress=False)
     best = fit(task, cfg, tmp_path)
     assert 0.0 <= best["frr"] <= 1.0 and (tmp_path / "best.pt").exists()
 
@@ -29,12 +29,12 @@ def test_asr_fits_on_cuda_with_mixed_precision(tiny_corpus, tmp_path):
     out, _ = tiny_corpus
     task = ASRTask(
         out / "manifest.jsonl",
-        model={"preset": "tiny", "n_layers": 2},
+        model={"n_layers": 2},
         batch_seconds=30.0,
         lm_sentences=200,
         lm_order=3,
     )
-    cfg = TrainerConfig(device="cuda", amp=True, max_epochs=1, progress=False, warmup_steps=2)
+    cfg = TrainerConfig(device="cuda", amp=True, max_epochs=1, progress=False)
     best = fit(task, cfg, tmp_path)
     assert 0.0 <= best["wer"] <= 1.5
     rec = Recognizer.load(tmp_path / "best.pt")

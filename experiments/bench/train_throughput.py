@@ -116,17 +116,11 @@ def measure_one(
 def _measure_one(corpus, manifest, model, device, epochs, threads, workers, repeat) -> dict:
     from hydra.utils import instantiate
 
-    from speech.train import TrainerConfig, fit, model_arguments
+    from speech.train import TrainerConfig, build_task, fit
 
     cfg = _compose(CONFIGS[model], model, device)
     wake_phrase = json.loads((corpus / "spec.json").read_text())["wake_phrase"]
-    task = instantiate(
-        cfg.task,
-        manifest=manifest,
-        model=model_arguments(cfg.model),
-        wake_phrase=wake_phrase,
-        _convert_="all",
-    )
+    task = build_task(cfg.task, cfg.model, manifest, wake_phrase=wake_phrase)
     trainer: TrainerConfig = instantiate(cfg.trainer)
     trainer = dataclasses.replace(
         trainer,
@@ -140,7 +134,13 @@ def _measure_one(corpus, manifest, model, device, epochs, threads, workers, repe
     parameters = sum(p.numel() for p in task.build_model().parameters())
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        fit(task, trainer, tmp)
+        fit(
+            task,
+            trainer,
+            tmp,
+            optimizer=instantiate(cfg.optimizer),
+            scheduler=instantiate(cfg.scheduler),
+        )
         wall = time.perf_counter() - started
         history = json.loads((Path(tmp) / "metrics.json").read_text())["history"]
     per_epoch = [h["clips_per_second"] for h in history]

@@ -13,7 +13,7 @@ never depends on another's.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +22,11 @@ from torch import Tensor, nn
 
 @dataclass(frozen=True)
 class ConformerConfig:
-    """Shape of a :class:`ConformerCTC`; ``vocab_size`` includes the CTC blank (index 0)."""
+    """Shape of a :class:`ConformerCTC`; ``vocab_size`` includes the CTC blank (index 0).
+
+    The defaults are the CPU preset ``conf/model/asr_tiny.yaml``; ``asr_small.yaml`` is the
+    GPU preset. Those files are the presets' one source.
+    """
 
     n_mels: int = 80
     vocab_size: int = 29
@@ -33,12 +37,6 @@ class ConformerConfig:
     conv_kernel: int = 15
     subsample_channels: int = 32
     dropout: float = 0.1
-
-
-PRESETS = {
-    "tiny": ConformerConfig(),  # 1.6M parameters, CPU
-    "small": ConformerConfig(d_model=224, n_layers=8, subsample_channels=128),  # 9.6M, GPU
-}
 
 
 class Subsample(nn.Module):
@@ -154,14 +152,12 @@ def _positions(t: int, d: int, device, dtype) -> Tensor:
 class ConformerCTC(nn.Module):
     """Log-mel frames in, per-frame CTC log-probabilities out (blank = 0).
 
-    Args: the fields of :class:`ConformerConfig`; or ``preset`` (``tiny``/``small``) with
-    overrides.
+    Args: the fields of :class:`ConformerConfig`.
     """
 
-    def __init__(self, preset: str | None = None, **overrides):
+    def __init__(self, **shape):
         super().__init__()
-        base = PRESETS[preset] if preset else ConformerConfig()
-        self.config = ConformerConfig(**{**asdict(base), **overrides})
+        self.config = ConformerConfig(**shape)
         c = self.config
         self.register_buffer("feature_mean", torch.zeros(c.n_mels))
         self.register_buffer("feature_std", torch.ones(c.n_mels))

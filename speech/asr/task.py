@@ -14,7 +14,8 @@ from torch import nn
 from speech.asr.decode import align_words, apply_offsets, greedy, time_offsets
 from speech.asr.lm import CharNgram, build_lm
 from speech.asr.model import ConformerCTC
-from speech.asr.vocab import CharVocab, learn_subwords
+from speech.asr.vocab import CharVocab
+from speech.checkpoint import construct, unwrap
 from speech.data.align import word_errors
 from speech.data.dataset import Batch, ManifestDataset, make_loader
 from speech.data.features import FeatureConfig, SpecAugment, fit_input_normalisation, mel_warp
@@ -45,7 +46,9 @@ class ASRTask:
 
     Args:
         manifest: corpus ``manifest.jsonl``.
-        model: constructor arguments of :class:`ConformerCTC` (``preset`` plus overrides).
+        model: the model config: ``_target_`` (a :class:`ConformerCTC` class path; the default
+            when absent) and its constructor arguments (``n_mels`` and ``vocab_size`` come from
+            ``features`` and the vocabulary).
         features: :class:`FeatureConfig` fields.
         kinds: clip kinds to train on (all have transcripts; the stream is left out).
         max_seconds: longer clips are left out of training.
@@ -63,9 +66,6 @@ class ASRTask:
             the first word (measured on dev; see docs/DESIGN.md).
         silence_weight: weight of a soft term on the same frames, ``-log(p_blank + p_sep)``
             summed over them, added to the CTC loss (0 = off).
-        subwords: 0 for characters; otherwise the vocabulary size of subword pieces learned
-            from the training transcripts (:func:`learn_subwords`; greedy decoding only, the
-            character LM does not apply: set ``lm_sentences=0``).
         silence_margin: seconds around each reference word left to plain CTC (the corpus's
             word times are exact for festival voices, about 17 ms off for aligned ones).
     """
@@ -91,14 +91,14 @@ class ASRTask:
         restrict_to_words: bool = True,
         silence_weight: float = 0.0,
         silence_margin: float = 0.06,
-        subwords: int = 0,
         wake_phrase: str = "hey nova",
         seed: int = 0,
         name: str = "asr",
     ):
         self.name = name
         self.manifest = Path(manifest)
-        self.model_args = dict(model)
+        self.model_target = model.get("_target_", f"{ConformerCTC.__module__}.ConformerCTC")
+        self.model_args = {k: v for k, v in model.items() if k != "_target_"}
         self.features = FeatureConfig(**(features or {}))
         self.kinds = tuple(kinds)
         self.max_seconds, self.batch_seconds = max_seconds, batch_seconds
@@ -114,21 +114,22 @@ class ASRTask:
         self.wake_phrase = wake_phrase
         self.seed = seed
         self.vocab = CharVocab()
-        if subwords:
-            if lm_sentences:
-                raise ValueError("the character LM needs characters: set lm_sentences=0")
-            train = ManifestDataset(self.manifest, split=self.train_splits, kinds=self.kinds)
-            self.vocab = CharVocab(learn_subwords((u.text for u in train.utterances), subwords))
         self.frontend = self.features.build()
         self._lm: CharNgram | None = None
         self._words: dict[str, list] = {}
 
     # --- model and data -------------------------------------------------------------------
     def build_model(self) -> ConformerCTC:
-        args = {k: v for k, v in self.model_args.items() if k != "_target_"}
-        args.update(n_mels=self.features.n_mels, vocab_size=len(self.vocab))
+        args = {**self.model_args, "n_mels": self.features.n_mels, "vocab_size": len(self.vocab)}
+        try:
+            model = construct(self.model_target, args, kind=ConformerCTC)
+        except ValueError as exc:
+            raise ValueError(
+                f"task=asr trains a {ConformerCTC.__module__}.ConformerCTC, but the model config "
+                f"builds {self.model_target}; pick a recognizer preset (model=asr_tiny or asr_small)"
+            ) from exc
         self.model_args = args
-        return ConformerCTC(**args)
+        return model
 
     def datasets(self) -> tuple[ManifestDataset, ManifestDataset]:
         train = ManifestDataset(
@@ -175,12 +176,18 @@ class ASRTask:
             feats = self.spec_augment(feats, n)
         return model(feats, n)
 
-    def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(
+        self, model: nn.Module, batch: Batch, *, per_sample: bool = False
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """CTC (summed over each clip, averaged over clips) plus the soft silence term.
+
+        Every term is already a mean of per-clip terms, so ``per_sample`` changes nothing.
+        """
         log_probs, out_len = self.forward(model, batch, train=True)
         log_probs = log_probs.float()
         mask = None
         if self.restrict_to_words or self.silence_weight > 0:
-            frame = model.module.frame_seconds if hasattr(model, "module") else model.frame_seconds
+            frame = unwrap(model).frame_seconds
             mask = torch.stack(
                 [
                     silence_frames(

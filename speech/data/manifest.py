@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from speech.files import atomic_path
 
 SPLITS = ("train", "dev", "test")
 KINDS = ("wake", "negative", "command", "request", "stream")
@@ -118,15 +119,11 @@ def iter_manifest(path: str | os.PathLike) -> Iterator[Utterance]:
 
 def write_manifest(path: str | os.PathLike, utterances: Iterable[Utterance]) -> int:
     """Write atomically; returns the number of lines."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     n = 0
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for u in utterances:
             f.write(u.to_json() + "\n")
             n += 1
-    os.replace(tmp, path)
     return n
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -65,9 +64,6 @@ class KWSClips(Dataset[Example]):
         split: train, dev or test, or a tuple of them.
         wake_phrase: the phrase; clips whose text is exactly it are positives.
         train: random crops (else a fixed crop that keeps the phrase end).
-        tokenize: text -> token ids; with it every example carries the words spoken wholly
-            inside its crop as ``tokens`` (for an auxiliary CTC loss). Crops of clips
-            without the phrase then open on a word and stop before a word cut at the end.
         target: the positive frame window (start, stop), seconds from the phrase end;
             positives are continued to its stop and crops keep it.
     """
@@ -83,7 +79,6 @@ class KWSClips(Dataset[Example]):
         train: bool = True,
         seed: int = 0,
         speakers: set[str] | None = None,
-        tokenize: Callable[[str], list[int]] | None = None,
         target: tuple[float, float] = TARGET,
     ):
         manifests = [manifest] if isinstance(manifest, (str, os.PathLike)) else list(manifest)
@@ -104,7 +99,6 @@ class KWSClips(Dataset[Example]):
         self.wake_phrase = wake_phrase
         self.max_samples = int(max_seconds * SAMPLE_RATE)
         self.train = train
-        self.tokenize = tokenize
         self.target = check_target(target)
         self.seed = seed
         self.epoch = 0
@@ -138,29 +132,11 @@ class KWSClips(Dataset[Example]):
                 hi = min(end - int(PHRASE * SAMPLE_RATE), len(wave) - self.max_samples)
                 lo = max(0, end + late - self.max_samples)
                 start = rng.randint(lo, max(lo, hi)) if self.train else max(lo, min(hi, lo))
-            elif self.tokenize is not None and utt.words:  # open on a whole word
-                starts = [max(0, int((w.start - 0.05) * SAMPLE_RATE)) for w in utt.words]
-                starts = [x for x in starts if x <= len(wave) - SAMPLE_RATE // 2] or [0]
-                start = rng.choice(starts) if self.train else starts[0]
             else:
                 start = rng.randint(0, len(wave) - self.max_samples) if self.train else 0
             wave = wave[start : start + self.max_samples]
         label = end - start if end >= 0 else -1
-        tokens: list[int] = []
-        if self.tokenize is not None:
-            stop = start + len(wave)
-            inside = []
-            for w in utt.words:
-                a, b = int(w.start * SAMPLE_RATE), int(w.end * SAMPLE_RATE)
-                if a >= start and b <= stop:
-                    inside.append(w.w)
-                elif a < stop <= b and end < 0 and a - start >= SAMPLE_RATE // 4:  # cut: drop it
-                    wave = wave[: a - start]
-                    break
-            tokens = self.tokenize(" ".join(inside)) if inside else []
-        return Example(
-            torch.from_numpy(wave), label, torch.as_tensor(tokens, dtype=torch.long), utt.id
-        )
+        return Example(torch.from_numpy(wave), label, torch.zeros(0, dtype=torch.long), utt.id)
 
 
 def check_target(target) -> tuple[float, float]:

@@ -6,12 +6,13 @@ per frame (LayerNorm over channels), so frame-by-frame streaming with carried st
 gives exactly the whole-clip result, and Opacus can compute per-sample gradients (no
 BatchNorm anywhere).
 
-Presets: ``small`` (~35k parameters, the on-device default) and ``large`` (~300k, GPU).
+Presets live in ``conf/model/kws_small.yaml`` (the on-device default) and ``kws_large.yaml``
+(GPU); the constructor's defaults are the small preset's.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -27,19 +28,12 @@ class KWSConfig:
     kernel: int = 5
     dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)
     dropout: float = 0.1
-    ctc_vocab: int = 0
     norm_frames: int = 0
 
     @property
     def receptive_field(self) -> int:
         """Frames of context behind each output."""
         return 1 + sum((self.kernel - 1) * d for d in self.dilations)
-
-
-PRESETS = {
-    "small": KWSConfig(),
-    "large": KWSConfig(channels=160, dilations=(1, 2, 4, 8, 16, 1, 2, 4, 8, 16)),
-}
 
 
 class ChannelNorm(nn.Module):
@@ -118,9 +112,6 @@ class KWSModel(nn.Module):
     """Log-mel frames (B, T, n_mels) -> wake logits (B, T).
 
     ``feature_mean``/``feature_std`` (buffers, set from training data) normalise the input.
-    With ``ctc_vocab > 0`` a second, training-only head reads the same causal features and
-    predicts characters (CTC over every transcribed clip): it makes the network learn what
-    was said, not only who said the phrase. Streaming, ONNX export and ``forward`` ignore it.
     """
 
     def __init__(
@@ -130,13 +121,10 @@ class KWSModel(nn.Module):
         kernel: int = 5,
         dilations: tuple[int, ...] | list[int] = (1, 2, 4, 8, 1, 2, 4, 8),
         dropout: float = 0.1,
-        ctc_vocab: int = 0,
         norm_frames: int = 0,
     ):
         super().__init__()
-        self.config = KWSConfig(
-            n_mels, channels, kernel, tuple(dilations), dropout, ctc_vocab, norm_frames
-        )
+        self.config = KWSConfig(n_mels, channels, kernel, tuple(dilations), dropout, norm_frames)
         self.register_buffer("feature_mean", torch.zeros(n_mels))
         self.register_buffer("feature_std", torch.ones(n_mels))
         self.running_norm = RunningMeanNorm(norm_frames) if norm_frames else None
@@ -146,13 +134,6 @@ class KWSModel(nn.Module):
         )
         self.out_norm = ChannelNorm(channels)
         self.head = nn.Conv1d(channels, 1, 1)
-        self.ctc_head = nn.Conv1d(channels, ctc_vocab, 1) if ctc_vocab else None
-
-    @classmethod
-    def from_preset(cls, name: str, n_mels: int = 40) -> KWSModel:
-        if name not in PRESETS:
-            raise ValueError(f"unknown KWS preset {name!r}; choose from {sorted(PRESETS)}")
-        return cls(**{**asdict(PRESETS[name]), "n_mels": n_mels})
 
     def _normalised(self, feats: Tensor) -> Tensor:
         """(B, T, n_mels) -> (B, n_mels, T) on the training data's scale."""
@@ -161,23 +142,15 @@ class KWSModel(nn.Module):
     def _out(self, x: Tensor) -> Tensor:
         return self.head(F.relu(self.out_norm(x)))[:, 0]
 
-    def forward(self, feats: Tensor, with_ctc: bool = False) -> Tensor | tuple[Tensor, Tensor]:
-        """feats: (B, T, n_mels) -> logits (B, T); output t sees frames <= t only.
-
-        With ``with_ctc`` (training): also the CTC log-probabilities (B, T, ctc_vocab).
-        """
+    def forward(self, feats: Tensor) -> Tensor:
+        """feats: (B, T, n_mels) -> logits (B, T); output t sees frames <= t only."""
         x = self._normalised(feats)
         if self.running_norm is not None:
             x = self.running_norm(x)
         x = self.inp(x)
         for block in self.blocks:
             x = block(x)
-        if not with_ctc:
-            return self._out(x)
-        if self.ctc_head is None:
-            raise ValueError("this model has no CTC head (built with ctc_vocab=0)")
-        h = F.relu(self.out_norm(x))
-        return self.head(h)[:, 0], self.ctc_head(h).transpose(1, 2).log_softmax(-1)
+        return self._out(x)
 
     def initial_state(self, batch: int = 1, device: torch.device | str = "cpu") -> list[Tensor]:
         """Zeros: one tensor per block, then the running norm's two (when it has one)."""
@@ -202,8 +175,7 @@ class KWSModel(nn.Module):
         return self._out(x)[:, 0], new_state + norm_state
 
     def num_parameters(self) -> int:
-        """Parameters used at inference (the training-only CTC head is not counted)."""
-        return sum(p.numel() for n, p in self.named_parameters() if not n.startswith("ctc_head"))
+        return sum(p.numel() for p in self.parameters())
 
     def macs_per_frame(self) -> int:
         """Multiply-accumulates for one output frame in streaming mode."""
@@ -211,69 +183,3 @@ class KWSModel(nn.Module):
         per_block = c * k + c * c  # depthwise + pointwise
         norm = m * self.config.norm_frames  # the running mean's window sum
         return norm + m * c + len(self.blocks) * per_block + c
-
-
-class KWSEnsemble(nn.Module):
-    """Several :class:`KWSModel` runs whose wake posteriors are averaged frame by frame.
-
-    Runs of one recipe that differ only in their seed disagree most on unheard voices, and
-    averaging is the textbook way to lower that spread. For "hey nova" it lands between its
-    members rather than above the better one (``experiments/results/kws_stop19.md``), so the
-    shipped model is one run. It behaves as one model everywhere a :class:`KWSModel` is used:
-    ``forward`` returns the logit of the mean posterior (so ``sigmoid`` gives the mean back),
-    and ``step`` carries every member's state in one flat list, so streaming, ONNX export and
-    checkpoints work unchanged.
-
-    Args:
-        members: each member's constructor arguments (as stored in its checkpoint).
-    """
-
-    def __init__(self, members: list[dict]):
-        super().__init__()
-        if not members:
-            raise ValueError("an ensemble needs at least one member")
-        self.members = nn.ModuleList(KWSModel(**m) for m in members)
-        self._states = [len(m.initial_state(1)) for m in self.members]  # per member, for step
-        n_mels = {m.config.n_mels for m in self.members}
-        if len(n_mels) > 1:
-            raise ValueError(f"ensemble members read different feature sizes: {sorted(n_mels)}")
-
-    @classmethod
-    def of(cls, models: list[KWSModel]) -> KWSEnsemble:
-        """An ensemble holding (copies of) trained ``models``' weights."""
-        ens = cls([asdict(m.config) for m in models])
-        for dst, src in zip(ens.members, models, strict=True):
-            dst.load_state_dict(src.state_dict())
-        return ens.eval()
-
-    @property
-    def config(self) -> KWSConfig:
-        """The first member's settings (all members read the same features)."""
-        return self.members[0].config
-
-    @staticmethod
-    def _mean_logit(logits: list[Tensor]) -> Tensor:
-        return torch.logit(torch.stack([torch.sigmoid(x) for x in logits]).mean(0))
-
-    def forward(self, feats: Tensor) -> Tensor:
-        """feats: (B, T, n_mels) -> logit of the members' mean posterior (B, T)."""
-        return self._mean_logit([m(feats) for m in self.members])
-
-    def initial_state(self, batch: int = 1, device: torch.device | str = "cpu") -> list[Tensor]:
-        return [s for m in self.members for s in m.initial_state(batch, device)]
-
-    def step(self, frame: Tensor, state: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        """One frame. frame: (B, n_mels) -> (logit of the mean posterior (B,), new state)."""
-        logits, new_state, i = [], [], 0
-        for m, n in zip(self.members, self._states, strict=True):
-            logit, s = m.step(frame, state[i : i + n])
-            logits.append(logit)
-            new_state.extend(s)
-            i += n
-        return self._mean_logit(logits), new_state
-
-    def num_parameters(self) -> int:
-        return sum(m.num_parameters() for m in self.members)
-
-    def macs_per_frame(self) -> int:
-        return sum(m.macs_per_frame() for m in self.members)

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from speech.asr.vocab import CharVocab
+from speech.checkpoint import construct
 from speech.data.dataset import Batch, make_loader
 from speech.data.features import FeatureConfig, SpecAugment, fit_input_normalisation, mel_warp
 from speech.kws.data import TARGET, KWSClips, check_target, frame_targets
@@ -24,7 +24,8 @@ class KWSTask:
 
     Args:
         manifest: corpus ``manifest.jsonl``.
-        model: constructor arguments of :class:`KWSModel` (a ``_target_`` key is ignored).
+        model: the model config: ``_target_`` (a :class:`KWSModel` class path; the default when
+            absent) and its constructor arguments (``n_mels`` comes from ``features``).
         wake_phrase: positives are clips whose text is exactly this.
         features: :class:`FeatureConfig` fields.
         max_seconds: crop length of training clips.
@@ -32,9 +33,9 @@ class KWSTask:
         pos_weight: weight of positive frames in the loss.
         negative_max_weight: weight of the loss on each negative clip's highest frame.
         mel_warp: training-time mel-axis stretch, uniform in [1 - mel_warp, 1 + mel_warp].
-        time_stretch: training-time tempo change of each batch's features, uniform in
-            [1 - time_stretch, 1 + time_stretch] (0 = off); with ``mel_warp`` it imitates new
-            speakers' speaking rate and vocal tract.
+        clip_prob: share of training clips that are overdriven and hard-clipped (gain raised
+            by 6-24 dB, samples limited to [-1, 1]), so the wake word still fires when a
+            loud talker saturates the microphone (0 = off).
         train_splits: corpus splits to train on; ``[train, dev]`` for a final fit whose epoch
             count was chosen on dev (dev is then still reported, but no longer held out).
         variants: wake clips per voice (and as many confusables and ordinary sentences)
@@ -43,20 +44,12 @@ class KWSTask:
             corpus's own dev clips.
         variant_accents: add twelve espeak-ng voices with other accents of English to the
             variants (on "hey nova": lower mean and spread of held-out FRR over seeds).
-        variant_prosody: overrides of the variants' prosody ranges
-            (:data:`speech.kws.variants.PROSODY`), e.g. ``{tempo: [0.9, 1.25]}``.
-        variant_extra: ``{text: n}``, n more renderings per variant voice of each text, e.g.
-            the confusables a model still takes for the phrase. Built as an add-on next to the
-            variants (the same voices, prosody ranges and seed), so that build is reused.
         target_window: frames whose window ends within (start, stop) seconds of the phrase
             end are positive. A start after the end (e.g. 0.12) makes the model wait until it
             has heard that the phrase is over, so "hey novak" can be told from "hey nova";
             detections then come that much later.
         smoothing: posterior smoothing window (frames) used for clip scores.
         target_false_alarm_rate: dev operating point, as a share of negative dev clips.
-        ctc_weight: weight of an auxiliary character CTC loss on every transcribed clip,
-            through a training-only head (0 = off). The corpus has far more speech than
-            wake phrases; spelling it teaches the network sounds rather than voices.
     """
 
     def __init__(
@@ -71,59 +64,55 @@ class KWSTask:
         pos_weight: float = 2.0,
         negative_max_weight: float = 1.0,
         mel_warp: float = 0.12,
-        time_stretch: float = 0.0,
+        clip_prob: float = 0.0,
         train_splits: tuple[str, ...] | list[str] = ("train",),
         variants: int = 0,
         variant_accents: bool = True,
-        variant_prosody: dict[str, Any] | None = None,
-        variant_extra: dict[str, int] | None = None,
         target_window: tuple[float, float] | list[float] = TARGET,
         smoothing: int = 5,
         target_false_alarm_rate: float = 0.005,
         spec_augment: dict[str, Any] | None = None,
-        ctc_weight: float = 0.0,
         seed: int = 0,
         name: str = "kws",
     ):
         self.name = name
         self.manifest = Path(manifest)
-        self.model_args = dict(model)
+        self.model_target = model.get("_target_", f"{KWSModel.__module__}.KWSModel")
+        self.model_args = {k: v for k, v in model.items() if k != "_target_"}
         self.wake_phrase = wake_phrase
         self.features = FeatureConfig(**(features or {}))
         self.max_seconds, self.batch_seconds = max_seconds, batch_seconds
         self.pos_weight, self.smoothing = pos_weight, smoothing
         self.negative_max_weight = negative_max_weight
         self.mel_warp = mel_warp
-        self.time_stretch = time_stretch
+        if not 0.0 <= clip_prob <= 1.0:
+            raise ValueError(f"task.clip_prob={clip_prob}: needs 0 <= clip_prob <= 1")
+        self.clip_prob = clip_prob
         self.train_splits = tuple(train_splits)
         if variants < 0:
             raise ValueError("variants must be >= 0")
         self.variants = variants
         self.variant_accents = bool(variant_accents)
-        from speech.kws.variants import check_extra, prosody_ranges
-
-        self.variant_prosody = prosody_ranges(variant_prosody)  # checked now, not mid-build
-        self.variant_extra = check_extra(variant_extra)
-        if self.variant_extra and not variants:
-            raise ValueError("variant_extra needs variants > 0 (it renders the variants' voices)")
         self.target_window = check_target(target_window)
         self.target_far = target_false_alarm_rate
         self.spec_augment = SpecAugment(**(spec_augment or {}))
         self.seed = seed
         self.frontend = self.features.build()
-        if ctc_weight < 0:
-            raise ValueError("ctc_weight must be >= 0")
-        self.ctc_weight = ctc_weight
-        self.vocab = CharVocab()
 
     # --- model and data -------------------------------------------------------------------
     def build_model(self) -> KWSModel:
-        args = {k: v for k, v in self.model_args.items() if k != "_target_"}
-        args["n_mels"] = self.features.n_mels
-        args["dilations"] = list(args.get("dilations", KWSModel().config.dilations))
-        args["ctc_vocab"] = len(self.vocab) if self.ctc_weight > 0 else 0
+        args = {**self.model_args, "n_mels": self.features.n_mels}
+        if "dilations" in args:
+            args["dilations"] = list(args["dilations"])
+        try:
+            model = construct(self.model_target, args, kind=KWSModel)
+        except ValueError as exc:
+            raise ValueError(
+                f"task=kws trains a {KWSModel.__module__}.KWSModel, but the model config "
+                f"builds {self.model_target}; pick a wake-word preset (model=kws_small or kws_large)"
+            ) from exc
         self.model_args = args
-        return KWSModel(**args)
+        return model
 
     def datasets(self) -> tuple[KWSClips, KWSClips]:
         kw = {
@@ -132,28 +121,23 @@ class KWSTask:
             "seed": self.seed,
             "target": self.target_window,
         }
-        tokenize = self.vocab.encode if self.ctc_weight > 0 else None
         manifests = [self.manifest]
         if self.variants:
             from speech.kws.variants import build_variants
 
-            build = {
-                "seed": self.seed,
-                "accents": self.variant_accents,
-                "prosody": self.variant_prosody,
-            }
-            corpus = self.manifest.parent
-            manifests.append(build_variants(corpus, per_voice=self.variants, **build))
-            if self.variant_extra:
-                manifests.append(
-                    build_variants(corpus, per_voice=0, extra=self.variant_extra, **build)
+            manifests.append(
+                build_variants(
+                    self.manifest.parent,
+                    per_voice=self.variants,
+                    seed=self.seed,
+                    accents=self.variant_accents,
                 )
+            )
         return (
             KWSClips(
                 manifests,
                 split=self.train_splits,
                 train=True,
-                tokenize=tokenize,
                 **kw,
             ),
             KWSClips(self.manifest, split="dev", train=False, **kw),
@@ -176,8 +160,19 @@ class KWSTask:
         fit_input_normalisation(model, self.frontend, loader, batches)
 
     # --- one step -------------------------------------------------------------------------
+    def _overdrive(self, waves: torch.Tensor) -> torch.Tensor:
+        """Hard-clip a random ``clip_prob`` share of the clips after 6-24 dB of extra gain."""
+        pick = torch.rand(waves.shape[0], device=waves.device) < self.clip_prob
+        if not bool(pick.any()):
+            return waves
+        gain = 10 ** ((6 + 18 * torch.rand(waves.shape[0], 1, device=waves.device)) / 20)
+        peak = waves.abs().amax(1, keepdim=True).clamp(min=1e-4)
+        driven = (waves / peak * gain).clamp(-1.0, 1.0)  # from full scale: clipping for sure
+        return torch.where(pick[:, None], driven, waves)
+
     def _logits(self, model: nn.Module, batch: Batch, train: bool):
-        feats = self.frontend(batch.waves)
+        waves = self._overdrive(batch.waves) if train and self.clip_prob > 0 else batch.waves
+        feats = self.frontend(waves)
         n = self.frontend.lengths_to_frames(batch.wave_lengths)
         if train:
             if self.mel_warp > 0:  # unseen voices: perturb the vocal tract length
@@ -195,44 +190,41 @@ class KWSTask:
             window=self.frontend.n_fft,
             target=self.target_window,
         )
-        if train and self.time_stretch > 0:  # one tempo per batch: features and targets alike
-            rate = 1 + (2 * float(torch.rand(())) - 1) * self.time_stretch
-            frames = max(1, round(feats.shape[1] * rate))
-            n = (n.float() * frames / feats.shape[1]).round().long().clamp(1, frames)
-            feats = F.interpolate(feats.transpose(1, 2), size=frames, mode="linear").transpose(1, 2)
-            near = lambda x: F.interpolate(x[:, None].float(), size=frames, mode="nearest")[:, 0]  # noqa: E731
-            targets, mask = near(targets), near(mask) > 0.5
-        if train and self.ctc_weight > 0:
-            logits, ctc = model(feats, with_ctc=True)
-            return logits, targets, mask, (ctc, n)
-        return model(feats), targets, mask, None
+        return model(feats), targets, mask
 
-    def loss(self, model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(
+        self, model: nn.Module, batch: Batch, *, per_sample: bool = False
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Weighted frame cross-entropy plus a hard-negative term.
+
+        ``per_sample``: each clip's frame loss is normalised by its own weight and the batch
+        loss is the mean over clips, so no example's gradient depends on another's (DP-SGD).
+        Otherwise frames are pooled over the batch (the recipe the shipped model used).
+        """
         self.frontend.to(batch.waves.device)
-        logits, targets, mask, ctc = self._logits(model, batch, train=True)
+        logits, targets, mask = self._logits(model, batch, train=True)
         logits = logits.float()
         weight = mask.float() * (1 + (self.pos_weight - 1) * targets)
-        frames = F.binary_cross_entropy_with_logits(logits, targets, weight=weight, reduction="sum")
-        loss = frames / weight.sum().clamp(min=1)
+        frames = F.binary_cross_entropy_with_logits(
+            logits, targets, weight=weight, reduction="none"
+        )
+        if per_sample:
+            loss = (frames.sum(1) / weight.sum(1).clamp(min=1)).mean()
+        else:
+            loss = frames.sum() / weight.sum().clamp(min=1)
         # Hard-negative term: a clip without the phrase must stay low at its *highest* frame,
         # the one that would wake the device; the frame average alone lets confusables
         # ("hey nora") fire at their end while the mean loss looks fine.
         neg = batch.labels < 0
         if self.negative_max_weight > 0 and bool(neg.any()):
-            peak = logits.masked_fill(~mask, -1e4).amax(1)[neg]
-            hard = F.binary_cross_entropy_with_logits(peak, torch.zeros_like(peak))
-            loss = loss + self.negative_max_weight * hard
-        if ctc is not None:
-            spelled = F.ctc_loss(
-                ctc[0].float().transpose(0, 1),
-                batch.targets,
-                ctc[1],
-                batch.target_lengths,
-                blank=0,
-                reduction="sum",
-                zero_infinity=True,
-            ) / batch.target_lengths.sum().clamp(min=1)
-            loss = loss + self.ctc_weight * spelled
+            peak = logits.masked_fill(~mask, -1e4).amax(1)
+            hard = F.binary_cross_entropy_with_logits(
+                peak, torch.zeros_like(peak), reduction="none"
+            )
+            if per_sample:  # mean over the batch, each negative clip's own term
+                loss = loss + self.negative_max_weight * (hard * neg).sum() / len(batch.ids)
+            else:
+                loss = loss + self.negative_max_weight * hard[neg].mean()
         return loss, {}
 
     @torch.no_grad()

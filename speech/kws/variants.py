@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import re
-import zlib
 from collections import Counter
 from dataclasses import asdict
 from functools import lru_cache
@@ -115,9 +114,8 @@ def variant_voices(corpus: Path, accents: bool = True) -> list[tuple[Voice, str]
     return out
 
 
-# Default ranges each clip's prosody is drawn from (uniform; of the integer ones only pitch_cents
-# includes its upper bound). ``prosody=`` overrides them per build; they are part of the build's
-# name, so other ranges never reuse an older build.
+# The ranges each clip's prosody is drawn from (uniform; of the integer ones only pitch_cents
+# includes its upper bound). They are part of a build's name.
 PROSODY = {
     "stretch": (0.8, 1.3),
     "pitch_cents": (-250, 250),
@@ -125,33 +123,6 @@ PROSODY = {
     "espeak_speed": (120, 220),
     "espeak_pitch": (20, 80),
 }
-
-
-def prosody_ranges(overrides: dict | None = None) -> dict[str, tuple]:
-    """:data:`PROSODY` with ``overrides`` ({name: [low, high]}) applied and checked."""
-    ranges = dict(PROSODY)
-    for name, value in (overrides or {}).items():
-        if name not in PROSODY:
-            raise ValueError(f"unknown prosody range {name!r}; known: {sorted(PROSODY)}")
-        low, high = value
-        if not low < high:
-            raise ValueError(f"prosody range {name!r} needs low < high, not {list(value)}")
-        ranges[name] = (low, high)
-    return ranges
-
-
-def check_extra(extra: dict | None) -> dict[str, int]:
-    """``{text: renderings per voice}``, checked: the extra clips a build adds, e.g. more of the
-    confusables a model still mistakes for the phrase (``{"hey nolan": 15}``)."""
-    out = {}
-    for text, n in (extra or {}).items():
-        text = " ".join(str(text).lower().split())
-        if not text:
-            raise ValueError("extra needs non-empty texts")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"extra[{text!r}] must be a whole number >= 1, not {n!r}")
-        out[text] = out.get(text, 0) + n
-    return out
 
 
 def _prosody(voice: Voice, rng: np.random.Generator, ranges: dict[str, tuple]) -> Prosody:
@@ -183,17 +154,10 @@ def render_voice(
     per_voice: int,
     seed: int,
     augment_prob: float = 0.8,
-    prosody: dict[str, tuple] | None = None,
-    extra: dict[str, int] | None = None,
 ) -> list[Utterance]:
-    """``per_voice`` wake clips, confusables and ordinary sentences of one voice, then
-    ``extra[text]`` more renderings of each text in ``extra``, written under the build directory
-    ``out``."""
-    extra = check_extra(extra)
-    # A build with extras draws its own prosody: its first clips must not repeat the ones the
-    # build without them drew for the same voice and seed.
-    salt = [zlib.crc32(json.dumps(extra, sort_keys=True).encode())] if extra else []
-    rng = np.random.default_rng([seed, sum(map(ord, voice.name)), *salt])
+    """``per_voice`` wake clips, confusables and ordinary sentences of one voice, written
+    under the build directory ``out``."""
+    rng = np.random.default_rng([seed, sum(map(ord, voice.name))])
     # Ordinary speech keeps the share of plain negatives: with only positives and confusables
     # added, a model learns that any new-sounding voice is the wake phrase.
     gen = TextGenerator(
@@ -206,14 +170,11 @@ def render_voice(
         [wake_phrase] * per_voice
         + [confusables[i % len(confusables)] for i in range(per_voice)]
         + [gen.ordinary() for _ in range(per_voice)]
-        + [text for text, n in extra.items() for _ in range(n)]
     )
     spoken = [str(rng.choice(PUNCTUATION)).format(t) for t in texts]
-    ranges = prosody_ranges(prosody)
-    prosody = [_prosody(voice, rng, ranges) for _ in texts]
+    prosody = [_prosody(voice, rng, PROSODY) for _ in texts]
     bank, babble = _noise_sources(corpus)
     out_dir = out / "audio" / voice.name
-    n_main = 3 * per_voice  # extras get ids of their own, unique next to the main build's
     utts = []
     for i, (text, synth, p) in enumerate(
         zip(texts, synthesize(voice, spoken, prosody=prosody), prosody, strict=True)
@@ -231,7 +192,7 @@ def render_voice(
             wave = augment.mix_at_snr(wave, augment.noise(len(wave), kind, rng, babble), snr)
             settings = {"rir": position, "noise": kind, "snr_db": round(snr, 1)}
         wave = augment.level(wave, rng)
-        uid = f"var-{voice.name}-" + (f"{i:04d}" if i < n_main else f"x{i - n_main:04d}")
+        uid = f"var-{voice.name}-{i:04d}"
         save_wav(out_dir / f"{uid}.wav", wave.astype(np.float32))
         utts.append(
             Utterance(
@@ -256,15 +217,10 @@ def variants_dir(
     per_voice: int,
     seed: int,
     accents: bool = True,
-    prosody: dict | None = None,
-    extra: dict | None = None,
 ) -> Path:
-    """Where a build lives; its name changes with the voices rendered, the prosody ranges and
-    the extra texts, so a build made with other settings is never reused."""
-    voices = variant_voices(Path(corpus), accents)
-    return _build_dir(
-        Path(corpus), voices, per_voice, seed, prosody_ranges(prosody), check_extra(extra)
-    )
+    """Where a build lives; its name changes with the voices rendered and the prosody ranges,
+    so a build made with other settings is never reused."""
+    return _build_dir(Path(corpus), variant_voices(Path(corpus), accents), per_voice, seed)
 
 
 def _build_dir(
@@ -272,13 +228,9 @@ def _build_dir(
     voices: list[tuple[Voice, str]],
     per_voice: int,
     seed: int,
-    ranges: dict,
-    extra: dict[str, int],
 ) -> Path:
     names = ",".join(sorted(f"{v.name}:{split}" for v, split in voices))
-    key = f"{names};{sorted(ranges.items())}"
-    if extra:  # only then, so that builds without extras keep their names
-        key += f";{sorted(extra.items())}"
+    key = f"{names};{sorted(PROSODY.items())}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:8]
     return corpus / f"kws-variants-n{per_voice}-s{seed}-{digest}"
 
@@ -299,28 +251,21 @@ def build_variants(
     per_voice: int = 100,
     seed: int = 0,
     accents: bool = True,
-    prosody: dict | None = None,
-    extra: dict | None = None,
     workers: int = 2,
     progress: bool = True,
 ) -> Path:
     """Render every variant voice (resuming from finished shards); returns the manifest path.
 
-    ``accents`` adds espeak-ng voices with other accents of English (:data:`ESPEAK_ACCENTS`);
-    ``prosody`` overrides ranges of :data:`PROSODY`, e.g. ``{"tempo": [0.9, 1.25]}``;
-    ``extra`` ({text: n}) adds n renderings of each text per voice. With ``per_voice=0`` a
-    build holds the extras only: an add-on next to an existing build.
+    ``accents`` adds espeak-ng voices with other accents of English (:data:`ESPEAK_ACCENTS`).
     """
     from tqdm import tqdm
 
     corpus = Path(corpus)
     spec = json.loads((corpus / "spec.json").read_text())
-    extra = check_extra(extra)
-    if per_voice < (0 if extra else 1):
-        raise ValueError(f"per_voice must be >= 1 (>= 0 with extra texts), not {per_voice}")
-    ranges = prosody_ranges(prosody)
+    if per_voice < 1:
+        raise ValueError(f"per_voice must be >= 1, not {per_voice}")
     voices = variant_voices(corpus, accents)
-    out = _build_dir(corpus, voices, per_voice, seed, ranges, extra)
+    out = _build_dir(corpus, voices, per_voice, seed)
     manifest = out / "manifest.jsonl"
     if manifest.exists():
         return manifest
@@ -330,8 +275,6 @@ def build_variants(
         "out": out,
         "wake_phrase": spec["wake_phrase"],
         "confusables": list(spec["confusables"]),
-        "prosody": ranges,
-        "extra": extra,
         **settings,
     }
     jobs = [(corpus, v, split, kw) for v, split in voices]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from itertools import pairwise
 
 import numpy as np
@@ -12,11 +13,11 @@ from speech.asr.decode import BeamSearch, align_words, greedy, time_offsets
 from speech.asr.lm import CharNgram
 from speech.asr.recognizer import Recognizer, chunks
 from speech.asr.task import ASRTask, silence_frames
-from speech.asr.vocab import CharVocab, learn_subwords
+from speech.asr.vocab import CharVocab
 from speech.checkpoint import CheckpointError
 from speech.data.dataset import make_loader
 from speech.data.manifest import Word
-from speech.train import TrainerConfig, fit, init_weights
+from speech.train import TrainerConfig, fit, init_weights, warmup_cosine
 
 SMALL = {"d_model": 32, "n_layers": 2, "n_heads": 2, "subsample_channels": 8}
 
@@ -68,8 +69,9 @@ def test_fit_and_transcribe(tiny_corpus, tmp_path):
         lm_order=3,
         beam_size=4,
     )
-    cfg = TrainerConfig(max_epochs=1, patience=5, warmup_steps=2, progress=False, num_workers=0)
-    best = fit(task, cfg, tmp_path)
+    cfg = TrainerConfig(max_epochs=1, patience=5, progress=False, num_workers=0)
+    warmup = partial(warmup_cosine, warmup_steps=2)
+    best = fit(task, cfg, tmp_path, scheduler=warmup)
     assert best["cer"] >= 0.0 and "first_start_offset" in best
     rec = Recognizer.load(tmp_path / "best.pt")
     assert rec.decoder == "beam"
@@ -95,7 +97,7 @@ def test_fit_and_transcribe(tiny_corpus, tmp_path):
     with pytest.raises(CheckpointError, match="do not fit this model"):
         init_weights(other.build_model(), tmp_path / "best.pt")
     cfg.init_from = str(tmp_path / "best.pt")
-    assert fit(task, cfg, tmp_path / "tuned")["wer"] >= 0.0
+    assert fit(task, cfg, tmp_path / "tuned", scheduler=warmup)["wer"] >= 0.0
 
 
 def test_silence_frames_leave_words_and_padding_alone():
@@ -151,25 +153,3 @@ def test_time_offsets_cancel_the_median_bias_at_the_edges_and_inside():
         assert p.start == pytest.approx(t.start) and p.end == pytest.approx(t.end)
     two = align_words(lp, "dim the lights", vocab, frame_seconds=0.04, offsets=offsets[:2])
     assert two[0].start == pytest.approx(placed[0].start + 0.01)  # old two-value checkpoints
-
-
-def test_subword_vocabulary_round_trips_and_keeps_the_separator():
-    texts = ["set a timer for forty minutes", "set the timer", "forty four", "call the vet"]
-    tokens = learn_subwords(texts, 40)
-    assert len(tokens) == 40 and tokens[: len(CharVocab())] == CharVocab().tokens
-    vocab = CharVocab(tokens)
-    for text in [*texts, "a zebra's timeless fortitude"]:  # unseen words are still spelled
-        ids = vocab.encode(text)
-        assert vocab.decode(ids) == text
-        assert ids.count(vocab.separator) == len(text.split()) - 1
-    assert len(vocab.encode("set the timer")) < len(CharVocab().encode("set the timer"))
-    with pytest.raises(ValueError, match="at least"):
-        learn_subwords(texts, 10)
-
-
-def test_subword_task_sizes_the_head_and_refuses_the_character_lm(tiny_corpus):
-    out, _ = tiny_corpus
-    task = ASRTask(out / "manifest.jsonl", model=SMALL, subwords=40, lm_sentences=0)
-    assert len(task.vocab) == 40 and task.build_model().head.out_features == 40
-    with pytest.raises(ValueError, match="lm_sentences=0"):
-        ASRTask(out / "manifest.jsonl", model=SMALL, subwords=40)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from speech.data.features import FeatureConfig
-from speech.kws.model import PRESETS, KWSEnsemble, KWSModel
+from speech.kws.model import KWSModel
 from speech.kws.stream import Detector, clip_scores, detect, smooth
 
 
@@ -21,10 +21,8 @@ def model():
     return m.eval()
 
 
-def test_default_preset_is_small():
-    assert KWSModel.from_preset("small").num_parameters() <= 100_000
-    assert KWSModel.from_preset("large").num_parameters() > 200_000
-    assert set(PRESETS) == {"small", "large"}
+def test_default_is_the_small_on_device_size():
+    assert KWSModel().num_parameters() <= 100_000
 
 
 def test_output_is_causal(model):
@@ -94,12 +92,10 @@ def test_opacus_accepts_the_model():
     assert engine.get_epsilon(delta=1e-5) > 0
 
 
-@pytest.mark.parametrize("which", ["model", "ensemble"])
-def test_onnx_agrees_with_torch(which, request, tmp_path):
+def test_onnx_agrees_with_torch(model, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     from speech.kws.export import export_onnx
 
-    model = request.getfixturevalue(which)
     paths = export_onnx(model, {"features": {}, "extra": {}}, tmp_path)
     x = torch.randn(2, 73, 40)
     (onnx_logits,) = ort.InferenceSession(str(paths["clip"])).run(None, {"feats": x.numpy()})
@@ -136,39 +132,3 @@ def test_running_mean_norm_streams_like_the_whole_clip():
     assert torch.allclose(m(x2)[:, :60], y[:, :60], atol=1e-6)  # still causal
     with pytest.raises(ValueError, match="norm_frames"):
         KWSModel(norm_frames=1)
-
-
-@pytest.fixture
-def ensemble(model):
-    torch.manual_seed(1)
-    other = KWSModel(channels=32, dilations=[1, 2, 4], norm_frames=20)
-    with torch.no_grad():
-        for p in other.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    return KWSEnsemble.of([model, other.eval()])
-
-
-def test_ensemble_scores_the_mean_posterior_and_streams_like_one_model(model, ensemble):
-    x = torch.randn(2, 60, 40)
-    members = torch.stack([torch.sigmoid(m(x)) for m in ensemble.members]).mean(0)
-    assert torch.allclose(torch.sigmoid(ensemble(x)), members, atol=1e-6)
-    assert torch.allclose(ensemble.members[0](x), model(x))  # a copy of the trained weights
-    state, steps = ensemble.initial_state(2), []
-    for t in range(60):
-        logit, state = ensemble.step(x[:, t], state)
-        steps.append(logit)
-    assert torch.allclose(torch.stack(steps, 1), ensemble(x), atol=1e-4)
-    frontend = FeatureConfig().build()
-    wave = np.random.default_rng(1).standard_normal(16000).astype(np.float32) * 0.1
-    det = Detector(ensemble, frontend, threshold=2.0, smoothing=5)
-    streamed = [s for i in range(0, len(wave), 1000) for s in det.push(wave[i : i + 1000])[0]]
-    assert np.allclose(streamed, clip_scores(ensemble, frontend, wave, smoothing=5), atol=1e-5)
-    assert ensemble.num_parameters() == sum(m.num_parameters() for m in ensemble.members)
-    assert ensemble.macs_per_frame() > model.macs_per_frame()
-
-
-def test_ensemble_refuses_no_members_or_mixed_features():
-    with pytest.raises(ValueError, match="at least one"):
-        KWSEnsemble([])
-    with pytest.raises(ValueError, match="feature sizes"):
-        KWSEnsemble([{"n_mels": 40}, {"n_mels": 32}])

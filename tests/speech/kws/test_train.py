@@ -1,26 +1,16 @@
-"""The shared loop trains the wake word on the tiny corpus, checkpoints, resumes and runs under DDP."""
+"""The wake-word task: frame targets, crops, augmentation and its loss (the trainer: tests/speech/test_train.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from speech.asr.vocab import CharVocab
-from speech.checkpoint import load_model
 from speech.data.manifest import Utterance, Word
 from speech.kws.data import KWSClips, frame_targets, listen_on
-from speech.kws.model import KWSModel
 from speech.kws.task import KWSTask
-from speech.train import TrainerConfig, fit
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def _task(corpus: Path) -> KWSTask:
@@ -117,175 +107,48 @@ def test_crops_keep_the_phrase_end(tiny_corpus):
             assert ex.label == -1
 
 
-def test_tokenized_crops_carry_only_whole_words(tiny_corpus):
-    out, _ = tiny_corpus
-    vocab = CharVocab()
-    ds = KWSClips(
-        out / "manifest.jsonl",
-        split="train",
-        wake_phrase="hey nova",
-        max_seconds=1.5,
-        tokenize=vocab.encode,
-    )
-    spelled = 0
-    for i in range(len(ds)):
-        ex, utt = ds[i], ds.utts[i]
-        words = vocab.decode(ex.tokens.tolist()).split()
-        assert len(ex.wave) <= int(1.5 * 16000)
-        if utt.words and utt.duration <= 1.5:  # short clip: nothing cropped
-            assert words == utt.text.split()
-        assert " ".join(words) in utt.text  # a contiguous run of the clip's words
-        spelled += bool(words)
-    assert spelled > len(ds) // 2
+def test_overdrive_clips_the_chosen_share_of_clips_only():
+    task = KWSTask("unused.jsonl", model={}, clip_prob=1.0)
+    rng = np.random.default_rng(0)
+    waves = torch.from_numpy(rng.normal(0, 0.05, (4, 16000)).astype(np.float32))
+    driven = task._overdrive(waves)
+    assert driven.abs().max() <= 1.0
+    assert all(float((driven[i].abs() >= 1.0).float().mean()) > 0.01 for i in range(4))
+    assert torch.equal(KWSTask("unused.jsonl", model={}, clip_prob=0.0)._overdrive(waves), waves)
+    with pytest.raises(ValueError, match="clip_prob"):
+        KWSTask("unused.jsonl", model={}, clip_prob=1.5)
 
 
-def test_time_stretch_moves_features_and_targets_together(tiny_corpus):
-    out, _ = tiny_corpus
-    kw = {
-        "model": {"channels": 16, "dilations": [1, 2, 4]},
-        "batch_seconds": 20.0,
-        "mel_warp": 0.0,
-        "spec_augment": {"freq_masks": 0, "time_masks": 0},
-    }
-    plain = KWSTask(out / "manifest.jsonl", **kw)
-    stretched = KWSTask(out / "manifest.jsonl", time_stretch=0.3, **kw)
-    model = plain.build_model()
-    train, _ = plain.loaders(ddp=False, num_workers=0)
-    batch = next(b for b in train if bool((b.labels >= 0).any()))
-    _, targets, mask, _ = plain._logits(model, batch, train=True)
-    torch.manual_seed(3)
-    logits, s_targets, s_mask, _ = stretched._logits(model, batch, train=True)
-    rate = logits.shape[1] / targets.shape[1]
-    assert rate != 1 and 0.7 <= rate <= 1.3
-    assert s_targets.shape == s_mask.shape == logits.shape
-    positives = int((batch.labels >= 0).sum())
-    assert abs(s_targets.sum() - rate * targets.sum()) <= 2 * positives
-    assert abs(s_mask.sum() - rate * mask.sum()) <= 2 * len(batch.labels)
-
-
-def test_ctc_head_trains_but_stays_out_of_inference(tiny_corpus, tmp_path):
-    out, _ = tiny_corpus
-    task = KWSTask(
-        out / "manifest.jsonl",
-        model={"channels": 16, "dilations": [1, 2, 4]},
-        batch_seconds=20.0,
-        ctc_weight=0.5,
-    )
-    cfg = TrainerConfig(max_epochs=1, patience=5, warmup_steps=2, progress=False, num_workers=0)
-    fit(task, cfg, tmp_path)
-    model, _ = load_model(tmp_path / "best.pt", task="kws")
-    assert model.ctc_head is not None and model.config.ctc_vocab == len(CharVocab())
-    plain = KWSModel(n_mels=40, channels=16, dilations=[1, 2, 4])
-    assert model.num_parameters() == plain.num_parameters()
-    feats = torch.randn(2, 50, 40)
-    wake, ctc = model(feats, with_ctc=True)
-    assert torch.equal(wake, model(feats)) and ctc.shape == (2, 50, len(CharVocab()))
-    with pytest.raises(ValueError, match="no CTC head"):
-        plain(feats, with_ctc=True)
-
-
-def test_fit_checkpoint_and_resume(tiny_corpus, tmp_path):
-    out, _ = tiny_corpus
-    cfg = TrainerConfig(max_epochs=2, patience=5, warmup_steps=2, progress=False, num_workers=0)
-    best = fit(_task(out), cfg, tmp_path)
-    assert 0.0 <= best["frr"] <= 1.0 and best["positives"] > 0
-    model, meta = load_model(tmp_path / "best.pt", task="kws")
-    assert meta["extra"]["wake_phrase"] == "hey nova" and meta["features"]["n_mels"] == 40
-    assert model(torch.zeros(1, 30, 40)).shape == (1, 30)
-    history = json.loads((tmp_path / "metrics.json").read_text())["history"]
-    assert [h["epoch"] for h in history] == [0, 1]
-    cfg.max_epochs, cfg.resume = 3, True
-    fit(_task(out), cfg, tmp_path)
-    history = json.loads((tmp_path / "metrics.json").read_text())["history"]
-    assert [h["epoch"] for h in history] == [0, 1, 2]  # resumed, not restarted
-
-
-def test_ema_weights_are_validated_saved_and_resumed(tiny_corpus, tmp_path):
-    out, _ = tiny_corpus
-    cfg = TrainerConfig(
-        max_epochs=1, patience=5, warmup_steps=2, progress=False, num_workers=0, ema=0.9
-    )
-    fit(_task(out), cfg, tmp_path)
-    last = torch.load(tmp_path / "last.pt", weights_only=False)
-    averaged = {k[len("module.") :]: v for k, v in last["ema"].items() if k.startswith("module.")}
-    assert averaged.keys() == last["model"].keys()
-    assert any(not torch.equal(averaged[k], last["model"][k]) for k in averaged)  # an average
-    best, _ = load_model(tmp_path / "best.pt", task="kws")
-    for k, v in best.state_dict().items():  # best.pt holds the average, not the raw weights
-        assert torch.equal(v, averaged[k])
-    cfg.max_epochs, cfg.resume = 2, True
-    fit(_task(out), cfg, tmp_path)
-    assert int(torch.load(tmp_path / "last.pt", weights_only=False)["ema"]["n_averaged"]) > int(
-        last["ema"]["n_averaged"]
-    )  # the average went on from the saved one
-    with pytest.raises(ValueError, match="ema"):
-        fit(_task(out), TrainerConfig(max_epochs=1, ema=1.0, progress=False), tmp_path / "x")
-
-
-def test_select_last_keeps_the_final_epoch(tiny_corpus, tmp_path):
+def test_per_sample_loss_keeps_each_clips_gradient_to_itself(tiny_corpus):
     out, _ = tiny_corpus
     task = _task(out)
-    validate, calls = task.validate, []
-
-    def worse_every_epoch(model, loader, device):  # dev would keep epoch 0 and stop early
-        calls.append(1)
-        return {**validate(model, loader, device), "score": -float(len(calls))}
-
-    task.validate = worse_every_epoch
-    cfg = TrainerConfig(
-        max_epochs=3, patience=1, warmup_steps=2, progress=False, num_workers=0, select="last"
-    )
-    fit(task, cfg, tmp_path)
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert [h["epoch"] for h in metrics["history"]] == [0, 1, 2] and metrics["best"]["epoch"] == 2
-    last = torch.load(tmp_path / "last.pt", weights_only=False)["model"]
-    best, _ = load_model(tmp_path / "best.pt", task="kws")
-    assert all(torch.equal(v, last[k]) for k, v in best.state_dict().items())
-    with pytest.raises(ValueError, match="select"):
-        fit(_task(out), TrainerConfig(max_epochs=1, select="final", progress=False), tmp_path)
-
-
-def test_snapshots_keep_every_nth_epoch_as_an_inference_checkpoint(tiny_corpus, tmp_path):
-    out, _ = tiny_corpus
-    cfg = TrainerConfig(
-        max_epochs=4,
-        warmup_steps=2,
-        progress=False,
-        num_workers=0,
-        select="last",
-        snapshot_every=2,
-    )
-    fit(_task(out), cfg, tmp_path)
-    assert sorted(p.name for p in tmp_path.glob("epoch-*.pt")) == ["epoch-001.pt", "epoch-003.pt"]
-    last, _ = load_model(tmp_path / "epoch-003.pt", task="kws")
-    best, _ = load_model(tmp_path / "best.pt", task="kws")  # select=last: the same weights
-    assert all(torch.equal(v, best.state_dict()[k]) for k, v in last.state_dict().items())
-    early, _ = load_model(tmp_path / "epoch-001.pt", task="kws")
-    assert not all(torch.equal(v, best.state_dict()[k]) for k, v in early.state_dict().items())
-    with pytest.raises(ValueError, match="snapshot_every"):
-        TrainerConfig(snapshot_every=-1)
-
-
-def test_torchrun_ddp_on_cpu(tiny_corpus, tmp_path):
-    out, _ = tiny_corpus
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node=2",
-        "--master_port=29533",
-        "-m",
-        "speech.train",
-        "data=tiny",
-        f"out_root={out.parent}",
-        "trainer=ddp",
-        "trainer.max_epochs=1",
-        "trainer.progress=false",
-        "trainer.num_workers=0",
-        "model.channels=16",
-        f"out_dir={tmp_path}",
+    task.mel_warp, task.spec_augment.freq_masks, task.spec_augment.time_masks = 0.0, 0, 0
+    model = task.build_model().eval()  # no dropout: the same input gives the same loss
+    train, _ = task.loaders(ddp=False, num_workers=0)
+    batch = next(iter(train))
+    alone = [
+        task.loss(model, batch._replace(**_pick(batch, i)), per_sample=True)[0]
+        for i in range(len(batch.ids))
     ]
-    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert (tmp_path / "best.pt").exists()
+    together, _ = task.loss(model, batch, per_sample=True)
+    assert torch.allclose(together, torch.stack(alone).mean(), atol=1e-5)
+    pooled, _ = task.loss(model, batch)  # the shipped recipe pools frames over the batch
+    assert torch.isfinite(pooled)
+
+
+def _pick(batch, i: int) -> dict:
+    n = int(batch.wave_lengths[i])
+    return {
+        "waves": batch.waves[i : i + 1, :n],
+        "wave_lengths": batch.wave_lengths[i : i + 1],
+        "labels": batch.labels[i : i + 1],
+        "targets": batch.targets[i : i + 1],
+        "target_lengths": batch.target_lengths[i : i + 1],
+        "ids": batch.ids[i : i + 1],
+    }
+
+
+def test_a_recognizer_preset_is_refused_by_the_wake_word_task():
+    task = KWSTask("unused.jsonl", model={"_target_": "speech.asr.model.ConformerCTC"})
+    with pytest.raises(ValueError, match="task=kws trains"):
+        task.build_model()

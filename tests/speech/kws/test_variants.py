@@ -28,16 +28,6 @@ def test_speaker_key_joins_engines_of_one_person():
     assert speaker_key(by_name["espeak-f2"]) == "espeak"
 
 
-def test_prosody_ranges_reach_the_rendering(tiny_corpus):
-    out, _ = tiny_corpus
-    manifest = build_variants(
-        out, per_voice=2, workers=1, progress=False, prosody={"tempo": [1.3, 1.31]}
-    )
-    assert manifest != build_variants(out, per_voice=2, workers=1, progress=False)
-    tempos = [u.synth["prosody"]["tempo"] for u in read_manifest(manifest)]
-    assert tempos and all(1.3 <= t <= 1.31 for t in tempos)
-
-
 def test_prosody_changes_the_rendering():
     rms = next(v for v in CATALOGUE if v.name == "flite-rms")
     plain, slow = synthesize(
@@ -109,94 +99,24 @@ def test_full_catalogue_adds_accents_and_names_the_build_by_its_settings(tmp_pat
     assert variants_dir(tmp_path, 100, 0) == first
     assert variants_dir(tmp_path, 100, 1) != first
     assert variants_dir(tmp_path, 100, 0, accents=False) != first
-    assert variants_dir(tmp_path, 100, 0, prosody={"tempo": [0.9, 1.25]}) != first
-    assert variants_dir(tmp_path, 100, 0, prosody={"tempo": [0.9, 1.1]}) == first  # the default
     spec["test_families"] = ["flite-awb"]  # another voice list: never the same build
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     assert variants_dir(tmp_path, 100, 0) != first
-
-
-def test_extra_renderings_as_an_add_on_build(tiny_corpus):
-    out, _ = tiny_corpus
-    plain = build_variants(out, per_voice=2, workers=1, progress=False)
-    extra = {"hey nolan": 2, "Hey  Novak": 1}
-    add_on = build_variants(out, per_voice=0, extra=extra, workers=1, progress=False)
-    assert add_on.parent == variants_dir(out, 0, 0, extra={"hey novak": 1, "hey nolan": 2})
-    assert add_on.parent != variants_dir(out, 0, 0, extra={"hey nolan": 3})
-    assert variants_dir(out, 2, 0, extra={}) == plain.parent  # no extras: the plain build's name
-    utts = read_manifest(add_on)
-    voices = {v.name for v, _ in variant_voices(out)}
-    assert {u.speaker for u in utts} == voices
-    for voice in voices:
-        texts = sorted(u.text for u in utts if u.speaker == voice)
-        assert texts == ["hey nolan", "hey nolan", "hey novak"]
-    assert all(u.kind == "negative" for u in utts)
-    assert {u.id for u in utts}.isdisjoint(u.id for u in read_manifest(plain))
-    # Its own prosody draw: not the first clips of the plain build again.
-    first = {u.speaker: u.synth["prosody"] for u in read_manifest(plain) if u.id.endswith("-0000")}
-    assert all(u.synth["prosody"] != first[u.speaker] for u in utts if u.id.endswith("-x0000"))
-
-    task = KWSTask(
-        out / "manifest.jsonl",
-        model={"channels": 16, "dilations": [1, 2, 4]},
-        variants=2,
-        variant_extra={"hey nolan": 2, "hey novak": 1},
-        batch_seconds=20.0,
-    )
-    ids = {u.id for u in task.datasets()[0].utts}
-    assert {u.id for u in utts if u.split == "train"} <= ids
-    assert {u.id for u in read_manifest(plain) if u.split == "train"} <= ids
 
 
 def test_bad_variant_settings(tiny_corpus):
     out, _ = tiny_corpus
     with pytest.raises(ValueError, match="per_voice"):
         build_variants(out, per_voice=0)
-    with pytest.raises(ValueError, match=r"extra\['hey nolan'\] must be a whole number"):
-        build_variants(out, per_voice=0, extra={"hey nolan": 0})
-    with pytest.raises(ValueError, match="non-empty"):
-        build_variants(out, per_voice=0, extra={" ": 1})
-    with pytest.raises(ValueError, match="variant_extra needs variants"):
-        KWSTask(out / "manifest.jsonl", model={}, variant_extra={"hey nolan": 5})
     with pytest.raises(ValueError, match="variants"):
         KWSTask(out / "manifest.jsonl", model={}, variants=-1)
-    with pytest.raises(ValueError, match="unknown prosody range 'speed'"):
-        KWSTask(out / "manifest.jsonl", model={}, variant_prosody={"speed": [1, 2]})
-    with pytest.raises(ValueError, match="low < high"):
-        build_variants(out, prosody={"tempo": [1.2, 0.9]})
 
 
-def test_prosody_override_from_the_command_line(tiny_corpus):
-    from omegaconf import OmegaConf
-
-    from tests.conftest import compose_config
-
-    cfg = compose_config("train", ["task=kws", "task.variant_prosody={tempo: [0.9, 1.25]}"])
-    ranges = OmegaConf.to_container(cfg.task.variant_prosody)
-    task = KWSTask(tiny_corpus[0] / "manifest.jsonl", model={}, variant_prosody=ranges)
-    assert task.variant_prosody["tempo"] == (0.9, 1.25)
-
-
-def test_extra_from_hydra_and_the_command_line(tiny_corpus, capsys):
-    from omegaconf import OmegaConf
-
+def test_the_variants_command_refuses_bad_settings(tiny_corpus, capsys):
     from speech.kws.__main__ import main
-    from tests.conftest import compose_config
 
     out, _ = tiny_corpus
-    cfg = compose_config("train", ["task=kws", "task.variant_extra={hey nolan: 15, hey novak: 5}"])
-    extra = OmegaConf.to_container(cfg.task.variant_extra)
-    task = KWSTask(out / "manifest.jsonl", model={}, variants=100, variant_extra=extra)
-    assert task.variant_extra == {"hey nolan": 15, "hey novak": 5}
-
-    main(["variants", str(out), "--per-voice", "0", "--extra", "hey nolan=1", "--workers", "1"])
-    report = json.loads(capsys.readouterr().out)
-    assert report["clips"] == len(variant_voices(out))
-    assert report["manifest"] == str(
-        variants_dir(out, 0, 0, extra={"hey nolan": 1}) / "manifest.jsonl"
-    )
-    for bad in (["--extra", "hey nolan"], ["--extra", "hey nolan=0"], ["--per-voice", "0"]):
-        with pytest.raises(SystemExit) as exit_:
-            main(["variants", str(out), *bad])
-        assert exit_.value.code == 2
-        assert capsys.readouterr().err.startswith("error: ")
+    with pytest.raises(SystemExit) as exit_:
+        main(["variants", str(out), "--per-voice", "0"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith("error: ")

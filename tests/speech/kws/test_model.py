@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -132,3 +134,35 @@ def test_running_mean_norm_streams_like_the_whole_clip():
     assert torch.allclose(m(x2)[:, :60], y[:, :60], atol=1e-6)  # still causal
     with pytest.raises(ValueError, match="norm_frames"):
         KWSModel(norm_frames=1)
+
+
+def test_onnx_front_end_and_step_graph_run_from_audio(model, tmp_path):
+    """What a device runs: the exported front end on its last n_fft samples every hop, then
+    the step graph; and the one-graph audio model. Both agree with the torch Detector."""
+    ort = pytest.importorskip("onnxruntime")
+    from speech.kws.export import export_onnx
+
+    features = FeatureConfig()
+    paths = export_onnx(model, {"features": features.asdict(), "extra": {}}, tmp_path)
+    card = json.loads(paths["card"].read_text())
+    n_fft, hop = card["frontend"]["n_fft"], card["frontend"]["hop"]
+    frontend = features.build()
+    rng = np.random.default_rng(2)
+    wave = (np.sin(np.arange(16000) * 0.07) * 0.3 + rng.normal(0, 0.05, 16000)).astype(np.float32)
+    torch_scores = clip_scores(model, frontend, wave, smoothing=1).detach().numpy()
+
+    front = ort.InferenceSession(str(paths["frontend"]))
+    (feats,) = front.run(None, {"waves": wave[None]})
+    assert np.allclose(feats, frontend(torch.from_numpy(wave)[None]).numpy(), atol=2e-3)
+    (logits,) = ort.InferenceSession(str(paths["audio"])).run(None, {"waves": wave[None]})
+    assert np.allclose(1 / (1 + np.exp(-logits[0])), torch_scores, atol=1e-3)
+
+    step = ort.InferenceSession(str(paths["step"]))
+    state = [np.zeros(shape, np.float32) for shape in card["state_shapes"]]
+    streamed = []
+    for start in range(0, len(wave) - n_fft + 1, hop):  # a ring buffer of n_fft samples
+        (frame,) = front.run(None, {"waves": wave[None, start : start + n_fft]})
+        feeds = {"frame": frame[:, 0], **{f"state{i}": s for i, s in enumerate(state)}}
+        logit, *state = step.run(None, feeds)
+        streamed.append(1 / (1 + np.exp(-logit[0])))
+    assert np.allclose(streamed, torch_scores, atol=1e-3)

@@ -3,12 +3,18 @@
 Everything inside sottovoce is mono float32 at :data:`speech.SAMPLE_RATE`. Files at
 another rate are resampled (or refused, when the caller asks), stereo is mixed down,
 and empty or unreadable files raise :class:`AudioError` naming the file and the fix.
+
+The command lines share two rules from here: :func:`expand_audio_args` turns their file
+arguments into files (a directory stands for the WAV files in it), and :func:`load_wav`
+refuses a file without samples (zero bytes, or a header and no frames) as it refuses a
+corrupt one, so no tool mistakes a failed recording for a silent one.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +44,6 @@ def load_wav(
     *,
     sample_rate: int = SAMPLE_RATE,
     on_wrong_rate: str = "resample",
-    allow_empty: bool = False,
 ) -> np.ndarray:
     """Read an audio file as mono float32 in [-1, 1] at ``sample_rate``.
 
@@ -46,17 +51,26 @@ def load_wav(
         path: any format libsndfile reads (WAV, FLAC, OGG).
         sample_rate: the rate the caller needs, in Hz.
         on_wrong_rate: ``"resample"`` converts other rates; ``"error"`` refuses them.
-        allow_empty: return a zero-length array for an empty file instead of raising.
 
     Returns:
         (samples,) float32 array. Multi-channel files are averaged to mono.
 
     Raises:
-        AudioError: missing, corrupt or empty file, or a wrong rate with ``on_wrong_rate="error"``.
+        AudioError: a missing, corrupt or empty file (zero bytes, or a header with no
+            samples), a directory, or a wrong rate with ``on_wrong_rate="error"``.
     """
     path = Path(path)
+    if path.is_dir():
+        raise AudioError(
+            f"{path}: a directory, not an audio file; name its files"
+            if wav_files(path)
+            else f"{path}: a directory with no .wav files in it (subdirectories are not "
+            "searched); name WAV files or a directory that holds some"
+        )
     if not path.is_file():
         raise AudioError(f"{path}: no such audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: an empty file (0 bytes), not a recording; record it again")
     try:
         wave, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
@@ -64,8 +78,10 @@ def load_wav(
             f"{path}: not a readable audio file ({exc}); re-export it as 16-bit WAV"
         ) from exc
     wave = wave.mean(axis=1) if wave.shape[1] > 1 else wave[:, 0]
-    if wave.size == 0 and not allow_empty:
-        raise AudioError(f"{path}: the file holds no samples")
+    if wave.size == 0:
+        raise AudioError(
+            f"{path}: the file holds no samples (a header only); record or export it again"
+        )
     if sr != sample_rate:
         if on_wrong_rate == "error":
             raise AudioError(
@@ -76,6 +92,36 @@ def load_wav(
             raise ValueError(f"on_wrong_rate must be 'resample' or 'error', not {on_wrong_rate!r}")
         wave = resample(wave, sr, sample_rate)
     return np.ascontiguousarray(wave, dtype=np.float32)
+
+
+def wav_files(directory: str | os.PathLike) -> list[Path]:
+    """The ``.wav`` files directly inside ``directory`` (any case of the suffix), sorted by
+    name; hidden files are skipped and subdirectories are not searched."""
+    return sorted(
+        p
+        for p in Path(directory).iterdir()
+        if p.suffix.lower() == ".wav" and not p.name.startswith(".") and p.is_file()
+    )
+
+
+def expand_audio_args(args: Iterable[str | os.PathLike]) -> list[str]:
+    """The files a command line's audio arguments name, in order.
+
+    A directory stands for its :func:`wav_files`. Anything else, including a directory with
+    no WAV files, is kept as given, so that :func:`load_wav` reports it (a clear
+    :class:`AudioError`) in its place among the other files' results.
+
+    Args:
+        args: paths as typed: files, directories, or paths that do not exist.
+
+    Returns:
+        Paths as strings, each directory replaced by its WAV files.
+    """
+    out: list[str] = []
+    for arg in args:
+        wavs = wav_files(arg) if Path(arg).is_dir() else []
+        out += [str(p) for p in wavs] if wavs else [str(arg)]
+    return out
 
 
 def save_wav(path: str | os.PathLike, wave: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:

@@ -1,14 +1,20 @@
 """Recognizer command line.
 
-    python -m speech.asr transcribe [--model PATH] [--decoder beam|greedy] FILE.wav ...
+    python -m speech.asr transcribe [--model PATH] [--decoder beam|greedy]
+                                    [--max-segment-seconds S] FILE.wav|DIR ...
     python -m speech.asr tune --model PATH --manifest CORPUS/manifest.jsonl [--clips N]
     python -m speech.asr lm --model PATH [--sentences N] [--order K] [--prune C] [--beam B]
 
-Prints one JSON line per file: ``{"file", "text", "confidence", "words": [{"w", "start",
-"end", "conf"}]}``, plus ``"warnings"`` for audio that was resampled, mixed down, silent or
-clipped, and ``"error"`` for a file that cannot be read (corrupt, missing, not audio).
-Empty or silent audio gives an empty transcript with confidence 0. Exit status: 0 when
-every file was processed, 1 when some failed, 2 when the model could not be loaded.
+A directory argument stands for the ``.wav`` files directly inside it, sorted by name
+(subdirectories are not searched). Prints one JSON line per file: ``{"file", "text",
+"confidence", "words": [{"w", "start", "end", "conf"}]}``, plus ``"warnings"`` for audio that
+was resampled, mixed down, silent or clipped, and ``{"file", "error"}`` for a file that cannot
+be used: missing, corrupt, not audio, empty (zero bytes, or a WAV header with no samples), or
+a directory with no WAV files. Silent audio gives an empty transcript with confidence 0.
+Recordings longer than ``--max-segment-seconds`` (default 12, the longest training clip) are
+cut at pauses and decoded piece by piece (:mod:`speech.asr.segment`). Exit status: 0 when
+every file was processed, 1 when some failed (the others are still transcribed), 2 when the
+model could not be loaded.
 
 ``lm`` rebuilds the checkpoint's character LM (:func:`speech.asr.lm.build_lm`) without
 retraining the acoustic model. ``tune`` grid-searches the beam decoder's LM weight and word
@@ -24,28 +30,30 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from speech.audio import AudioError, audio_warnings, load_wav
+from speech.audio import AudioError, audio_warnings, expand_audio_args, load_wav
 from speech.checkpoint import CheckpointError
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "asr-tiny" / "model.pt"
 
 
-def transcribe_files(files: list[str], model_path: Path, decoder: str | None) -> int:
+def transcribe_files(
+    files: list[str],
+    model_path: Path,
+    decoder: str | None,
+    max_segment_seconds: float | None = None,
+) -> int:
+    """Print one JSON line per file (directories expanded); returns the exit status."""
     from speech.asr.recognizer import Recognizer
 
     try:
-        rec = Recognizer.load(model_path, decoder=decoder)
+        rec = Recognizer.load(model_path, decoder=decoder, max_segment_seconds=max_segment_seconds)
     except CheckpointError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = 0
-    for f in files:
+    for f in expand_audio_args(files):
         try:
-            # A zero-byte file is an empty recording, not a corrupt one: empty transcript.
-            empty = Path(f).is_file() and Path(f).stat().st_size == 0
-            wave = np.zeros(0, np.float32) if empty else load_wav(f, allow_empty=True)
+            wave = load_wav(f)
         except AudioError as exc:
             print(json.dumps({"file": f, "error": str(exc)}))
             failed += 1
@@ -129,11 +137,26 @@ def rebuild_lm(model_path: Path, sentences: int, order: int, prune: int, beam: i
     return {"contexts": len(lm.counts), **payload["extra"]["lm_settings"]}
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m speech.asr", description="sottovoce recognizer")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("transcribe", help="transcribe audio files")
-    t.add_argument("files", nargs="+")
+    t.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE.wav|DIR",
+        help="audio files; a directory stands for the .wav files in it (sorted, not recursive)",
+    )
     t.add_argument(
         "--model", type=Path, default=DEFAULT_MODEL, help="checkpoint (default: shipped model)"
     )
@@ -142,6 +165,13 @@ def main(argv: list[str] | None = None) -> None:
         choices=["beam", "greedy"],
         default=None,
         help="beam search with the model's LM (default when it has one) or greedy",
+    )
+    t.add_argument(
+        "--max-segment-seconds",
+        type=_positive_seconds,
+        default=None,
+        help="recordings longer than this are cut at pauses and decoded piece by piece "
+        "(default: 12, the longest training clip)",
     )
     u = sub.add_parser("tune", help="tune the beam decoder's weights on dev requests")
     u.add_argument("--model", type=Path, required=True)
@@ -160,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "tune":
         print(json.dumps({"best": tune(args.model, args.manifest, args.clips)}))
         return
-    sys.exit(transcribe_files(args.files, args.model, args.decoder))
+    sys.exit(transcribe_files(args.files, args.model, args.decoder, args.max_segment_seconds))
 
 
 if __name__ == "__main__":

@@ -4,14 +4,17 @@
     result = rec.transcribe(wave)            # 16 kHz mono float32
     result.as_dict()  # {"text", "confidence", "words": [{"w", "start", "end", "conf"}]}
 
-Long audio is cut into chunks of at most ``max_chunk_seconds`` at the quietest moment
-near each cut, so memory stays bounded and words are rarely split. Empty or silent audio
-gives an empty transcript with confidence 0.
+Audio longer than ``max_segment_seconds`` (default 12 s, the longest training clip) is cut
+at its pauses (:func:`speech.asr.segment.split_at_pauses`); each segment is decoded on its
+own, like the single requests the model learnt from, and its words are shifted by the
+segment's start, so the result is one transcript of the whole recording. Shorter audio is
+decoded in one piece. Empty or silent audio gives an empty transcript with confidence 0.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,11 +24,10 @@ from speech import SAMPLE_RATE
 from speech.asr.decode import BeamSearch, WordHyp, align_words, greedy
 from speech.asr.lm import CharNgram
 from speech.asr.model import ConformerCTC
+from speech.asr.segment import SILENCE_RMS, split_at_pauses
 from speech.asr.vocab import CharVocab
 from speech.checkpoint import load_model
 from speech.data.features import FeatureConfig
-
-SILENCE_RMS = 1e-4  # about -80 dBFS: below it nothing is said
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Recognizer:
         lm: the checkpoint's character LM (None: acoustic only).
         decoder: ``beam`` (with the LM) or ``greedy``.
         offsets: (start, end) seconds added to word times, measured on dev in training.
+        max_segment_seconds: longer audio is cut at pauses into segments no longer than
+            this, decoded one by one.
     """
 
     def __init__(
@@ -64,10 +68,12 @@ class Recognizer:
         lm_weight: float = 0.5,
         word_bonus: float = 0.0,
         offsets: tuple[float, float] = (0.0, 0.0),
-        max_chunk_seconds: float = 20.0,
+        max_segment_seconds: float = 12.0,
     ):
         if decoder not in ("beam", "greedy"):
             raise ValueError(f"decoder must be 'beam' or 'greedy', not {decoder!r}")
+        if not max_segment_seconds > 0:
+            raise ValueError(f"max_segment_seconds must be positive, not {max_segment_seconds}")
         self.model = model.eval()
         self.frontend = features.build()
         self.vocab = vocab
@@ -78,7 +84,7 @@ class Recognizer:
             else None
         )
         self.offsets = offsets
-        self.max_chunk = int(max_chunk_seconds * SAMPLE_RATE)
+        self.max_segment_seconds = float(max_segment_seconds)
 
     @classmethod
     def load(cls, path: str | os.PathLike, **overrides) -> Recognizer:
@@ -112,13 +118,41 @@ class Recognizer:
     def decode(self, log_probs: torch.Tensor) -> str:
         return self.beam(log_probs) if self.beam is not None else greedy(log_probs, self.vocab)
 
+    def segments(self, wave: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """(start sample, piece) pairs to decode one by one: the whole of a short recording,
+        the segments of a long one (see :mod:`speech.asr.segment`)."""
+        if wave.size <= self.max_segment_seconds * SAMPLE_RATE:
+            return [(0, wave)]
+        return [
+            (s.start, wave[s.start : s.end])
+            for s in split_at_pauses(wave, max_seconds=self.max_segment_seconds)
+        ]
+
     def transcribe(self, wave: np.ndarray) -> Transcript:
+        """Words, times (seconds from the start of ``wave``) and confidences of a recording.
+
+        Args:
+            wave: (samples,) float32 at ``SAMPLE_RATE``, any length.
+        """
         wave = np.asarray(wave, dtype=np.float32).reshape(-1)
         if wave.size == 0 or float(np.sqrt(np.mean(wave**2))) < SILENCE_RMS:
             return Transcript()
+        return self.transcribe_pieces(self.segments(wave))
+
+    def transcribe_pieces(self, pieces: Iterable[tuple[int, np.ndarray]]) -> Transcript:
+        """One transcript of a recording's pieces, each decoded on its own.
+
+        Args:
+            pieces: (start sample in the recording, (samples,) float32 audio) pairs in order,
+                as :meth:`segments` gives them; silent pieces are skipped.
+
+        Returns:
+            The pieces' words in order, times shifted by each piece's start; the confidence
+            is the mean of the words' confidences.
+        """
         words: list[WordHyp] = []
-        for start, chunk in chunks(wave, self.max_chunk):
-            if float(np.sqrt(np.mean(chunk**2))) < SILENCE_RMS:
+        for start, chunk in pieces:
+            if chunk.size == 0 or float(np.sqrt(np.mean(chunk**2))) < SILENCE_RMS:
                 continue
             lp = self.log_probs(chunk)
             text = self.decode(lp)
@@ -136,7 +170,12 @@ class Recognizer:
 
 def chunks(wave: np.ndarray, max_samples: int, search: float = 0.25):
     """Yield (start sample, piece): pieces of at most ``max_samples``, cut at the quietest
-    10 ms frame in the last ``search`` share of each piece."""
+    10 ms frame in the last ``search`` share of each piece.
+
+    How :meth:`Recognizer.transcribe` cut long audio before it cut at pauses
+    (:mod:`speech.asr.segment`), with 20 s pieces; ``experiments.long_recordings`` measures
+    it as the baseline.
+    """
     start = 0
     frame = SAMPLE_RATE // 100
     while start < len(wave):

@@ -1,6 +1,6 @@
 """Wake-word command line.
 
-    python -m speech.kws detect [--model PATH] [--threshold T] FILE.wav ...
+    python -m speech.kws detect [--model PATH] [--threshold T] FILE.wav|DIR ...
     python -m speech.kws export [--model PATH] OUT_DIR
     python -m speech.kws calibrate [--model PATH] [--out PATH] [--target FA_PER_HOUR]
                                    CORPUS_DIR | NEGATIVE.wav ...
@@ -8,11 +8,13 @@
     python -m speech.kws variants CORPUS_DIR [--per-voice N] [--workers N] [--no-accents]
                                   [--extra "TEXT=N" ...]
 
-``detect`` prints one JSON line per file: ``{"file", "detections": [{"time", "score"}]}``,
-plus ``"warnings"`` when the audio is silent, clipped, stereo (mixed down) or at another
-sample rate (resampled), and ``"error"`` for a file that cannot be used (empty, corrupt,
-missing). Exit status: 0 when every file was processed, 1 when some failed, 2 when the
-model could not be loaded.
+``detect`` takes files, or directories standing for the ``.wav`` files directly inside them
+(sorted by name, subdirectories not searched). It prints one JSON line per file: ``{"file",
+"detections": [{"time", "score"}]}``, plus ``"warnings"`` when the audio is silent, clipped,
+stereo (mixed down) or at another sample rate (resampled), and ``{"file", "error"}`` for a
+file that cannot be used: empty (zero bytes, or a WAV header with no samples), corrupt,
+missing, or a directory with no WAV files. Exit status: 0 when every file was processed, 1
+when some failed (the others are still processed), 2 when the model could not be loaded.
 
 ``calibrate`` sets the threshold stored in a checkpoint: the lowest one with at most
 ``--target`` false accepts per hour (default 0.5) on negative audio, either a built corpus's
@@ -33,7 +35,7 @@ import json
 import sys
 from pathlib import Path
 
-from speech.audio import AudioError, audio_warnings, load_wav
+from speech.audio import AudioError, audio_warnings, expand_audio_args, load_wav
 from speech.checkpoint import CheckpointError, load_model
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "kws-hey-nova" / "model.pt"
@@ -52,7 +54,7 @@ def detect_files(files: list[str], model_path: Path, threshold: float | None) ->
     extra = meta["extra"]
     thr = extra["threshold"] if threshold is None else threshold
     failed = 0
-    for f in files:
+    for f in expand_audio_args(files):
         try:
             wave = load_wav(f)
         except AudioError as exc:
@@ -179,7 +181,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m speech.kws", description="sottovoce wake word")
     sub = ap.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("detect", help="find the wake phrase in audio files")
-    d.add_argument("files", nargs="+")
+    d.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE.wav|DIR",
+        help="audio files; a directory stands for the .wav files in it (sorted, not recursive)",
+    )
     d.add_argument(
         "--model", type=Path, default=DEFAULT_MODEL, help="checkpoint (default: shipped model)"
     )

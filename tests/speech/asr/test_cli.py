@@ -1,4 +1,5 @@
-"""`python -m speech.asr transcribe`: JSON lines, empty transcripts for empty audio, clear errors."""
+"""`python -m speech.asr transcribe`: JSON lines, directories expanded, clear errors for files
+without samples (zero bytes or a header only), and the other files still transcribed."""
 
 from __future__ import annotations
 
@@ -49,23 +50,66 @@ def test_transcribe_json_lines_and_bad_audio(ckpt, tmp_path, capsys):
         tmp_path / "stereo44k.wav", rng.standard_normal((44100, 2)).astype(np.float32) * 0.1, 44100
     )
     sf.write(tmp_path / "silent.wav", np.zeros(16000, np.float32), 16000)
-    sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
+    sf.write(tmp_path / "header-only.wav", np.zeros(0, np.float32), 16000)  # RIFF, 0 frames
     (tmp_path / "zero-bytes.wav").write_bytes(b"")
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF not really a wav file")
-    names = ["ok", "stereo44k", "silent", "empty", "zero-bytes", "corrupt", "missing"]
-    code, lines, _ = _run(
+    names = ["ok", "stereo44k", "silent", "header-only", "zero-bytes", "corrupt", "missing"]
+    code, lines, err = _run(
         capsys, "transcribe", "--model", str(ckpt), *[str(tmp_path / f"{n}.wav") for n in names]
     )
-    assert code == 1  # corrupt and missing failed; the rest were transcribed
+    assert code == 1 and err == ""  # four files failed; the rest were transcribed
     by = {n: line for n, line in zip(names, lines, strict=True)}
-    for n in ("ok", "stereo44k"):
-        assert set(by[n]) >= {"file", "text", "confidence", "words"}
+    for n in ("ok", "stereo44k", "silent"):
+        assert set(by[n]) >= {"file", "text", "confidence", "words"} and "error" not in by[n]
     assert any("resampled from 44100" in w for w in by["stereo44k"]["warnings"])
     assert any("mixed down" in w for w in by["stereo44k"]["warnings"])
-    for n in ("silent", "empty", "zero-bytes"):
-        assert (by[n]["text"], by[n]["confidence"], by[n]["words"]) == ("", 0.0, [])
+    silent = by["silent"]
+    assert (silent["text"], silent["confidence"], silent["words"]) == ("", 0.0, [])
+    # A file without samples is a failed recording, not a silent one: an error, no transcript.
+    for n, why in (("header-only", "no samples"), ("zero-bytes", "0 bytes")):
+        assert set(by[n]) == {"file", "error"} and why in by[n]["error"]
     assert "not a readable audio file" in by["corrupt"]["error"]
     assert "no such audio file" in by["missing"]["error"]
+
+
+def test_transcribe_expands_directories_and_reports_empty_ones(ckpt, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    wavs = tmp_path / "wavs"
+    wavs.mkdir()
+    for name in ("b.wav", "a.WAV"):
+        sf.write(wavs / name, rng.standard_normal(8000).astype(np.float32) * 0.1, 16000)
+    (wavs / "notes.txt").write_text("not audio")
+    (wavs / "nested").mkdir()
+    sf.write(wavs / "nested" / "c.wav", np.zeros(1600, np.float32), 16000)  # not searched
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "no-wavs").mkdir()
+    (tmp_path / "no-wavs" / "readme.txt").write_text("nothing here")
+    sf.write(tmp_path / "lone.wav", rng.standard_normal(8000).astype(np.float32) * 0.1, 16000)
+    args = [str(tmp_path / d) for d in ("empty", "wavs", "no-wavs", "lone.wav")]
+    code, lines, err = _run(capsys, "transcribe", "--model", str(ckpt), *args)
+    assert code == 1 and err == ""  # the two directories without WAVs failed, nothing else
+    assert [line["file"] for line in lines] == [
+        str(tmp_path / "empty"),
+        str(wavs / "a.WAV"),
+        str(wavs / "b.wav"),
+        str(tmp_path / "no-wavs"),
+        str(tmp_path / "lone.wav"),
+    ]
+    for line in (lines[0], lines[3]):
+        assert set(line) == {"file", "error"} and "no .wav files" in line["error"]
+        assert "\n" not in line["error"]
+    for line in (lines[1], lines[2], lines[4]):
+        assert "error" not in line and set(line) >= {"text", "confidence", "words"}
+    code, lines, err = _run(capsys, "transcribe", "--model", str(ckpt), str(wavs))
+    assert code == 0 and len(lines) == 2
+
+
+def test_transcribe_help_documents_directories(capsys):
+    with pytest.raises(SystemExit):
+        main(["transcribe", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "a directory stands for the .wav files in it" in help_text
+    assert "--max-segment-seconds" in help_text
 
 
 def test_missing_or_wrong_checkpoint(tmp_path, capsys):

@@ -47,7 +47,8 @@ def test_detect_prints_json_lines_and_handles_bad_audio(ckpt, tmp_path, capsys):
     sf.write(
         tmp_path / "clipped.wav", np.sign(rng.standard_normal(16000)).astype(np.float32), 16000
     )
-    sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
+    sf.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)  # RIFF header, 0 frames
+    (tmp_path / "zero-bytes.wav").write_bytes(b"")
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF not really a wav file")
     files = [
         "ok.wav",
@@ -55,14 +56,16 @@ def test_detect_prints_json_lines_and_handles_bad_audio(ckpt, tmp_path, capsys):
         "silent.wav",
         "clipped.wav",
         "empty.wav",
+        "zero-bytes.wav",
         "corrupt.wav",
         "missing.wav",
     ]
-    code, lines, _ = _run(
+    code, lines, err = _run(
         capsys, "detect", "--model", str(ckpt), *[str(tmp_path / f) for f in files]
     )
     by = {line["file"].rsplit("/", 1)[-1]: line for line in lines}
-    assert code == 1  # some files failed, the rest were processed
+    assert code == 1 and "Traceback" not in err  # some files failed, the rest were processed
+    assert len(lines) == len(files)
     assert (
         isinstance(by["ok.wav"]["detections"], list) and by["ok.wav"]["detections"]
     )  # threshold 0
@@ -72,8 +75,42 @@ def test_detect_prints_json_lines_and_handles_bad_audio(ckpt, tmp_path, capsys):
     assert any("silent" in w for w in by["silent.wav"]["warnings"])
     assert any("clipped" in w for w in by["clipped.wav"]["warnings"])
     assert "no samples" in by["empty.wav"]["error"]
+    assert "0 bytes" in by["zero-bytes.wav"]["error"]
+    for f in ("empty.wav", "zero-bytes.wav"):
+        assert set(by[f]) == {"file", "error"}
     assert "not a readable audio file" in by["corrupt.wav"]["error"]
     assert "no such audio file" in by["missing.wav"]["error"]
+
+
+def test_detect_expands_directories_and_reports_empty_ones(ckpt, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    wavs = tmp_path / "wavs"
+    wavs.mkdir()
+    for name in ("b.wav", "a.wav"):
+        sf.write(wavs / name, rng.standard_normal(8000).astype(np.float32) * 0.1, 16000)
+    (wavs / "notes.txt").write_text("not audio")
+    (tmp_path / "empty").mkdir()
+    sf.write(tmp_path / "lone.wav", rng.standard_normal(8000).astype(np.float32) * 0.1, 16000)
+    args = [str(tmp_path / "empty"), str(wavs), str(tmp_path / "lone.wav")]
+    code, lines, err = _run(capsys, "detect", "--model", str(ckpt), *args)
+    assert code == 1 and "Traceback" not in err  # the empty directory failed, nothing else
+    assert [line["file"] for line in lines] == [
+        str(tmp_path / "empty"),
+        str(wavs / "a.wav"),
+        str(wavs / "b.wav"),
+        str(tmp_path / "lone.wav"),
+    ]
+    assert set(lines[0]) == {"file", "error"} and "no .wav files" in lines[0]["error"]
+    assert all("detections" in line and "error" not in line for line in lines[1:])
+    code, lines, _ = _run(capsys, "detect", "--model", str(ckpt), str(wavs))
+    assert code == 0 and len(lines) == 2
+
+
+def test_detect_help_documents_directories(capsys):
+    with pytest.raises(SystemExit):
+        main(["detect", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "a directory stands for the .wav files in it" in help_text
 
 
 def test_missing_or_corrupt_checkpoint(tmp_path, capsys):

@@ -4,9 +4,7 @@
     python -m speech.kws export [--model PATH] OUT_DIR
     python -m speech.kws calibrate [--model PATH] [--out PATH] [--target FA_PER_HOUR]
                                    CORPUS_DIR | NEGATIVE.wav ...
-    python -m speech.kws ensemble --out PATH CHECKPOINT CHECKPOINT ...
     python -m speech.kws variants CORPUS_DIR [--per-voice N] [--workers N] [--no-accents]
-                                  [--extra "TEXT=N" ...]
 
 ``detect`` takes files, or directories standing for the ``.wav`` files directly inside them
 (sorted by name, subdirectories not searched). It prints one JSON line per file: ``{"file",
@@ -22,10 +20,6 @@ test-split streams or WAV recordings known not to contain the phrase (a deployme
 writes the checkpoint (``--out``, default: in place) with ``extra.threshold`` and, in
 ``extra.threshold_from``, the audio, hours and false accepts it came from; exit status 2 on bad
 input (model, audio, or no threshold within the target).
-
-``ensemble`` writes one checkpoint whose score is the mean of the given runs' wake posteriors
-(:class:`speech.kws.model.KWSEnsemble`); they must share features, phrase, smoothing and
-refractory period. Its stored threshold is the members' mean until ``calibrate`` sets it.
 """
 
 from __future__ import annotations
@@ -111,72 +105,6 @@ def calibrate(sources: list[Path], model_path: Path, out: Path | None, target: f
     return 0
 
 
-def ensemble(paths: list[Path], out: Path) -> int:
-    """Combine wake-word checkpoints into one :class:`KWSEnsemble` checkpoint at ``out``."""
-    from speech.checkpoint import build_model, read_checkpoint, save_checkpoint
-    from speech.kws.model import KWSEnsemble
-
-    try:
-        if len(paths) < 2:
-            raise ValueError("an ensemble needs two or more checkpoints")
-        payloads = [read_checkpoint(p) for p in paths]
-        first = payloads[0]
-        shared = ("wake_phrase", "smoothing", "refractory")
-        for p, pl in zip(paths, payloads, strict=True):
-            if pl["task"] != "kws" or not pl["model_class"].endswith(".KWSModel"):
-                raise ValueError(f"{p}: a {pl['model_class']} ({pl['task']}), not one KWSModel")
-            if pl["features"] != first["features"]:
-                raise ValueError(f"{p}: other feature settings than {paths[0]}")
-            if any(pl["extra"].get(k) != first["extra"].get(k) for k in shared):
-                raise ValueError(f"{p}: another {'/'.join(shared)} than {paths[0]}")
-    except (CheckpointError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    combined = KWSEnsemble.of([build_model(pl) for pl in payloads])
-    threshold = sum(float(pl["extra"]["threshold"]) for pl in payloads) / len(payloads)
-    extra = {k: first["extra"][k] for k in (*shared, "target_window") if k in first["extra"]}
-    extra["threshold"] = round(threshold, 5)
-    extra["threshold_from"] = {
-        "audio": "the members' mean stored threshold; set it with `python -m speech.kws calibrate`"
-    }
-    save_checkpoint(
-        out,
-        combined,
-        task="kws",
-        model_args={"members": [dict(pl["model_args"]) for pl in payloads]},
-        features=first["features"],
-        extra=extra,
-        metrics={
-            "members": [
-                {"path": str(p), **pl["metrics"]} for p, pl in zip(paths, payloads, strict=True)
-            ]
-        },
-    )
-    print(
-        json.dumps(
-            {
-                "model": str(out),
-                "members": len(payloads),
-                "parameters": combined.num_parameters(),
-                "threshold": extra["threshold"],
-            }
-        )
-    )
-    return 0
-
-
-def _parse_extra(items: list[str]) -> dict[str, int]:
-    """``["hey nolan=15", ...]`` -> ``{"hey nolan": 15}``; a text given twice adds up, as in
-    :func:`speech.kws.variants.check_extra`, which checks the rest."""
-    out: dict[str, int] = {}
-    for item in items:
-        text, sep, n = item.rpartition("=")
-        if not sep or not n.strip().isdigit():
-            raise ValueError(f"--extra takes TEXT=N (N a whole number), not {item!r}")
-        out[text] = out.get(text, 0) + int(n)
-    return out
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m speech.kws", description="sottovoce wake word")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -201,9 +129,6 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     c.add_argument("--out", type=Path, default=None, help="write here (default: in place)")
     c.add_argument("--target", type=float, default=0.5, help="false accepts per hour")
-    en = sub.add_parser("ensemble", help="average several runs' posteriors in one checkpoint")
-    en.add_argument("checkpoints", nargs="+", type=Path)
-    en.add_argument("--out", type=Path, required=True)
     v = sub.add_parser(
         "variants", help="render extra wake-phrase training clips (speech.kws.variants)"
     )
@@ -222,13 +147,6 @@ def main(argv: list[str] | None = None) -> None:
         default=True,
         help="add espeak-ng voices with other English accents (default: yes)",
     )
-    v.add_argument(
-        "--extra",
-        action="append",
-        default=[],
-        metavar="TEXT=N",
-        help="N more renderings per voice of TEXT (repeatable); with --per-voice 0, an add-on",
-    )
     args = ap.parse_args(argv)
     if args.cmd == "variants":
         from speech.kws.variants import build_variants, summary
@@ -237,13 +155,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"error: {args.corpus} is not a built corpus (no spec.json)", file=sys.stderr)
             sys.exit(2)
         try:
-            extra = _parse_extra(args.extra)
             path = build_variants(
                 args.corpus,
                 per_voice=args.per_voice,
                 seed=args.seed,
                 accents=args.accents,
-                extra=extra,
                 workers=args.workers,
             )
         except ValueError as exc:
@@ -251,8 +167,6 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(2)
         print(json.dumps({"manifest": str(path), **summary(path)}))
         return
-    if args.cmd == "ensemble":
-        sys.exit(ensemble(args.checkpoints, args.out))
     if args.cmd == "calibrate":
         sys.exit(calibrate(args.negatives, args.model, args.out, args.target))
     if args.cmd == "detect":

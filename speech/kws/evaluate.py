@@ -181,13 +181,18 @@ def evaluate_kws(
         }
         for c, v in pos_scores.items()
     }
+    stored = meta["extra"].get("threshold")
     per_speaker: dict[str, dict[str, float]] = {}
     for u, score in zip(positives, pos_scores["clean"], strict=True):
         sp = per_speaker.setdefault(u.speaker, {"clips": 0, "false_rejects": 0})
         sp["clips"] += 1
         sp["false_rejects"] += int(score < op_threshold)
+        if stored is not None:  # also at the threshold stored in the checkpoint
+            sp["false_rejects_stored"] = sp.get("false_rejects_stored", 0) + int(score < stored)
     for sp in per_speaker.values():
         sp["frr"] = round(sp["false_rejects"] / sp["clips"], 4)
+        if stored is not None:
+            sp["frr_stored"] = round(sp["false_rejects_stored"] / sp["clips"], 4)
     report = {
         "wake_phrase": wake_phrase,
         "split": split,

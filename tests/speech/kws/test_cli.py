@@ -12,8 +12,7 @@ import torch
 from speech.checkpoint import load_model, save_checkpoint
 from speech.data.features import FeatureConfig
 from speech.kws.__main__ import main
-from speech.kws.model import KWSEnsemble, KWSModel
-from speech.kws.stream import clip_scores
+from speech.kws.model import KWSModel
 
 
 @pytest.fixture
@@ -140,7 +139,6 @@ def test_shipped_default_model_loads_and_detects(tmp_path, capsys):
 
 
 def test_calibrate_writes_the_operating_point_of_the_negatives(ckpt, tiny_corpus, tmp_path, capsys):
-    from speech.checkpoint import load_model
     from speech.kws.evaluate import evaluate_kws
 
     corpus, _ = tiny_corpus
@@ -185,38 +183,3 @@ def _small_ckpt(path, wake_phrase="hey nova"):
         features=FeatureConfig().asdict(),
         extra={"wake_phrase": wake_phrase, "threshold": 0.5, "smoothing": 3, "refractory": 1.0},
     )
-
-
-def test_ensemble_writes_one_checkpoint_that_averages_its_members(ckpt, tmp_path, capsys):
-    torch.manual_seed(1)
-    other = _small_ckpt(tmp_path / "other.pt")
-    out = tmp_path / "ens.pt"
-    code, lines, _ = _run(capsys, "ensemble", "--out", str(out), str(ckpt), str(other))
-    assert code == 0 and lines[0]["members"] == 2 and lines[0]["threshold"] == 0.25
-    model, meta = load_model(out, task="kws")
-    assert isinstance(model, KWSEnsemble) and meta["extra"]["smoothing"] == 3
-    a, _ = load_model(ckpt)
-    b, _ = load_model(other)
-    x = torch.randn(1, 40, 40)
-    mean = (torch.sigmoid(a(x)) + torch.sigmoid(b(x))) / 2
-    assert torch.allclose(torch.sigmoid(model(x)), mean, atol=1e-6)
-    wav = tmp_path / "a.wav"
-    sf.write(wav, np.zeros(16000, dtype=np.float32) + 0.01, 16000)
-    code, lines, _ = _run(capsys, "detect", "--model", str(out), str(wav))
-    scores = clip_scores(model, FeatureConfig().build(), sf.read(wav, dtype="float32")[0], 3)
-    assert code == 0 and bool(lines[0]["detections"]) == bool(scores.max() >= 0.25)
-    if lines[0]["detections"]:  # the stored (mean) threshold decides, as for any checkpoint
-        assert lines[0]["detections"][0]["score"] >= 0.25
-
-
-def test_ensemble_refuses_mismatched_or_missing_members(ckpt, tmp_path, capsys):
-    odd = _small_ckpt(tmp_path / "odd.pt", wake_phrase="hey jarvis")
-    out = str(tmp_path / "ens.pt")
-    for args, msg in [
-        ((str(ckpt),), "two or more"),
-        ((str(ckpt), str(odd)), "wake_phrase"),
-        ((str(ckpt), str(tmp_path / "nope.pt")), "no checkpoint here"),
-    ]:
-        code, _, err = _run(capsys, "ensemble", "--out", out, *args)
-        assert code == 2 and msg in err
-    assert not (tmp_path / "ens.pt").exists()

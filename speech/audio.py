@@ -13,7 +13,6 @@ corrupt one, so no tool mistakes a failed recording for a silent one.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import soundfile as sf
 
 from speech import SAMPLE_RATE
+from speech.files import atomic_path
 
 
 class AudioError(ValueError):
@@ -126,17 +126,9 @@ def expand_audio_args(args: Iterable[str | os.PathLike]) -> list[str]:
 
 def save_wav(path: str | os.PathLike, wave: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
     """Write 16-bit PCM atomically (a crash never leaves a half-written file behind)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     wave = np.clip(np.asarray(wave, dtype=np.float32), -1.0, 1.0)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.wav")
-    os.close(fd)
-    try:
-        sf.write(tmp, wave, sample_rate, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), wave, sample_rate, subtype="PCM_16", format="WAV")
 
 
 def audio_warnings(path: str | os.PathLike, wave: np.ndarray, *, silent: str) -> list[str]:

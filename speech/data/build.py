@@ -36,7 +36,7 @@ from speech.data.manifest import Utterance, Word, write_manifest
 from speech.data.plan import CorpusSpec, Device, Job, plan_devices, plan_jobs, split_of
 from speech.data.summary import plot_summary, summarize
 from speech.data.text import ORDINARY, TextGenerator, make_household
-from speech.data.voices import Synth, Voice, catalogue, require_tools, synthesize
+from speech.data.voices import Synth, Voice, catalogue, engine_settings, require_tools, synthesize
 
 log = logging.getLogger(__name__)
 _CTX: dict = {}
@@ -70,6 +70,7 @@ def build_corpus(
             "check dev_families/test_families against the kept voices in voices.json"
         )
     devices = plan_devices(spec, speakers)
+    voice_of = {v.name: v for v in speakers}
     jobs = plan_jobs(spec, devices)
 
     if not (out / "rooms.npz").exists():
@@ -80,7 +81,9 @@ def build_corpus(
     shards = out / "shards"
     shards.mkdir(exist_ok=True)
     pending = [j for j in jobs if not (shards / f"{j.key}.jsonl").exists()]
-    pending.sort(key=lambda j: j.kind != "stream")  # the longest jobs first balance the workers
+    # The longest jobs first balance the workers: a slow engine's (engine_devices), then streams.
+    slow = {d.id for d in devices if voice_of[d.speaker].engine in spec.engine_devices}
+    pending.sort(key=lambda j: (j.device not in slow, j.kind != "stream"))
     ctx = {
         "spec": spec,
         "out": str(out),
@@ -293,6 +296,7 @@ def _clips(job: Job, stats: Counter) -> list[Utterance]:
                 pii=prompt.pii,
                 synth={
                     **voice.as_dict(),
+                    **engine_settings(voice),
                     "engine": voice.engine,
                     "times": source,
                     "intent": prompt.intent,
@@ -311,7 +315,10 @@ def _stream(job: Job, stats: Counter) -> list[Utterance]:
     dev: Device = _CTX["devices"][job.device]
     bank: augment.RoomBank = _CTX["bank"]
     rng = np.random.default_rng(job.seed)
-    voices = sorted({d.speaker for d in _CTX["devices"].values() if d.split == dev.split})
+    # A speaker talks in proportion to the devices (homes) it has: a slow engine's voices with
+    # few devices (engine_devices) then cost the streams no more than their share of them.
+    talkers = sorted(d.speaker for d in _CTX["devices"].values() if d.split == dev.split)
+    voices = sorted(set(talkers))
     gen = TextGenerator(
         make_household(dev.id, dev.seed),
         wake_phrase=spec.wake_phrase,
@@ -331,10 +338,13 @@ def _stream(job: Job, stats: Counter) -> list[Utterance]:
             text = gen.request().text
         else:
             text = gen.ordinary()
-        plan.append((str(rng.choice(voices)), text))
+        plan.append((str(rng.choice(talkers)), text))
         budget -= 0.4 * len(text.split()) + 0.3
+    # Festival starts slowly, so each festival voice says all its texts in one batch. The other
+    # engines speak one text at a time, so only what fits in the stream is synthesized: the plan
+    # holds about three times that, and Kokoro costs ~0.6 CPU-s a second of audio.
     clips: dict[int, Synth | None] = {}
-    for name in sorted({v for v, _ in plan}):
+    for name in sorted({v for v, _ in plan if _CTX["voices"][v].engine == "festival"}):
         idx = [i for i, (v, _) in enumerate(plan) if v == name]
         for i, s in zip(
             idx, synthesize(_CTX["voices"][name], [plan[i][1] for i in idx]), strict=True
@@ -344,9 +354,9 @@ def _stream(job: Job, stats: Counter) -> list[Utterance]:
     track = np.zeros(n, np.float32)
     words: list[Word] = []
     t = 0.0
-    for i, (_, text) in enumerate(plan):
-        synth = clips[i]
+    for i, (name, text) in enumerate(plan):
         t += float(rng.choice([rng.uniform(0.3, 2.0), rng.uniform(2.0, 12.0)], p=[0.8, 0.2]))
+        synth = clips[i] if i in clips else synthesize(_CTX["voices"][name], [text])[0]
         if synth is None:
             stats["synthesis_failed"] += 1
             continue

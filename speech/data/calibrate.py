@@ -6,7 +6,9 @@ embedding (per-voice mean and standard deviation of MFCCs over voiced frames,
 z-scored across all candidates). A base voice is kept when its accuracy reaches
 ``min_accuracy_base``, an altered copy when it reaches ``min_accuracy_altered``; and
 neither may be more similar than ``max_similarity`` to a voice already kept (base
-voices are considered first, in catalogue order).
+voices are considered first, in catalogue order). The gates are the same for every
+engine: a Kokoro blend with another weight or pitch is an altered copy of its family's
+base blend, and must be as intelligible and as distinct as a robotic voice's copy.
 """
 
 from __future__ import annotations

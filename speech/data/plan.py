@@ -22,7 +22,8 @@ class CorpusSpec:
 
     Counts are totals over all devices. ``voices`` names catalogue entries
     (None = the whole catalogue); families in ``dev_families``/``test_families`` are held
-    out whole, every other family is train.
+    out whole, every other family is train. ``engine_devices`` reserves devices for the
+    voices of an engine (``{kokoro: 2}``): a slow engine's fixed share of the build.
     """
 
     name: str = "default"
@@ -68,10 +69,17 @@ class CorpusSpec:
     snr_db: list[float] = field(default_factory=lambda: [0.0, 25.0])
     speeds: list[float] = field(default_factory=lambda: [0.9, 1.0, 1.1])
     shard_size: int = 40
+    engine_devices: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.n_devices < 1:
             raise ValueError("n_devices must be at least 1")
+        if any(n < 0 for n in self.engine_devices.values()):
+            raise ValueError(f"engine_devices must not be negative: {self.engine_devices}")
+        if sum(self.engine_devices.values()) > self.n_devices:
+            raise ValueError(
+                f"engine_devices {self.engine_devices} reserve more than the {self.n_devices} devices"
+            )
         if set(self.dev_families) & set(self.test_families):
             raise ValueError(
                 f"families both dev and test: {set(self.dev_families) & set(self.test_families)}"
@@ -118,15 +126,41 @@ def split_of(voice: Voice, spec: CorpusSpec) -> str:
     return "train"
 
 
+def _splits_first(voices: list[Voice], spec: CorpusSpec) -> list[Voice]:
+    """``voices`` with the first one of each split (test, dev, train) moved to the front."""
+    first = []
+    for split in ("test", "dev", "train"):
+        first += [v for v in voices if split_of(v, spec) == split][:1]
+    return first + [v for v in voices if v not in first]
+
+
 def plan_devices(spec: CorpusSpec, speakers: list[Voice]) -> list[Device]:
-    """Spread speakers over devices: every speaker gets at least one when there are enough."""
+    """Spread speakers over devices, round robin.
+
+    The last devices are the ones ``engine_devices`` reserves for an engine, dealt to its
+    voices in catalogue order, the first voice of each split first (two devices already give
+    test and train one each). The others are dealt to the other voices in a seeded shuffle,
+    each getting one when there are enough: they are planned as in a corpus without the
+    reserved engines' voices, so adding those changes no other device.
+    """
     rng = random.Random(spec.seed)
-    order = list(speakers)
+    engines = {v.engine for v in speakers}
+    reserved = {e: n for e, n in spec.engine_devices.items() if e in engines}
+    order = [v for v in speakers if v.engine not in reserved]
     rng.shuffle(order)
+    free = spec.n_devices - sum(reserved.values())
+    if free and not order:
+        raise ValueError(
+            f"{free} devices left for voices of engines other than {sorted(reserved)}, and none "
+            "of those voices: add some, or reserve all the devices in engine_devices"
+        )
+    slots = [order[i % len(order)] for i in range(free)]
+    for engine, n in reserved.items():
+        own = _splits_first([v for v in speakers if v.engine == engine], spec)
+        slots += [own[i % len(own)] for i in range(n)]
     lo, hi = spec.snr_db
     devices = []
-    for i in range(spec.n_devices):
-        voice = order[i % len(order)]
+    for i, voice in enumerate(slots):
         devices.append(
             Device(
                 id=f"dev{i:04d}",

@@ -1,10 +1,12 @@
 """The offline TTS voices and how to make them speak.
 
-Three engines (espeak-ng, flite, festival) and their voices, plus altered copies
-(pitch shift, tempo, HTS all-pass warp) that count as extra speakers once
+Four engines: three robotic ones (espeak-ng, flite, festival) and natural Kokoro-82M
+blends (:mod:`speech.data.kokoro`), plus altered copies (pitch shift, tempo, HTS
+all-pass warp, another Kokoro blend weight) that count as extra speakers once
 :mod:`speech.data.calibrate` has shown them intelligible and distinct. A voice
-*family* is a base voice together with its altered copies: splits hold out whole
-families, so a test speaker is never a pitch-shifted copy of a training one.
+*family* is a base voice together with its altered copies (for Kokoro: one pair of
+style packs): splits hold out whole families, so a test speaker is never a
+pitch-shifted copy or a re-weighted blend of a training one.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from speech import SAMPLE_RATE
 from speech.audio import AudioError, load_wav
+from speech.data import kokoro
 from speech.data.manifest import Word
 
 log = logging.getLogger(__name__)
@@ -30,14 +34,20 @@ DEBIAN_PACKAGES = {
     "festival": "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts festlex-cmu",
     "sox": "sox",
 }
-_ENGINE_BINARY = {"espeak": "espeak-ng", "flite": "flite", "festival": "festival"}
+# Kokoro's text goes through espeak-ng's phonemizer.
+_ENGINE_BINARY = {
+    "espeak": "espeak-ng",
+    "flite": "flite",
+    "festival": "festival",
+    "kokoro": "espeak-ng",
+}
 HTS_VOICE = Path(
     "/usr/share/festival/voices/us/cmu_us_slt_arctic_hts/hts/cmu_us_slt_arctic_hts.htsvoice"
 )
 
 
 class EngineMissing(RuntimeError):
-    """A TTS engine or tool is not installed; the message names the Debian package."""
+    """A TTS engine or tool is not installed; the message names the Debian or pip package."""
 
 
 class SynthesisError(RuntimeError):
@@ -50,13 +60,15 @@ class Voice:
 
     Attributes:
         name: unique speaker id, used in manifests.
-        engine: ``espeak``, ``flite`` or ``festival``.
+        engine: ``espeak``, ``flite``, ``festival`` or ``kokoro``.
         family: the base voice this one derives from (split unit).
-        model: the engine's own voice name (``en-us+klatt4``, ``rms``, ``kal_diphone``).
+        model: the engine's own voice name (``en-us+klatt4``, ``rms``, ``kal_diphone``); for
+            Kokoro the blended style packs joined by ``+`` (``jm_kumo+jf_alpha``).
         pitch_cents: sox pitch shift applied after synthesis (0 = none).
         tempo: sox tempo factor (>1 = faster), pitch kept.
         alpha: festival HTS all-pass constant (a vocal-tract-length-like warp); None = voice default.
         espeak_pitch: espeak-ng ``-p`` (0-99); None = default.
+        weights: Kokoro only: the convex weights of the packs in ``model`` (sum 1).
     """
 
     name: str
@@ -67,13 +79,30 @@ class Voice:
     tempo: float = 1.0
     alpha: float | None = None
     espeak_pitch: int | None = None
+    weights: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine == "kokoro":
+            kokoro.check_blend(self.packs, self.weights or ())
+        elif self.weights is not None:
+            raise ValueError(f"{self.name}: blend weights are for the kokoro engine only")
 
     @property
     def altered(self) -> bool:
         return self.name != self.family
 
+    @property
+    def packs(self) -> tuple[str, ...]:
+        """Kokoro's style packs blended in this voice."""
+        return tuple(self.model.split("+"))
+
     def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v not in (None, 0, 1.0) or k == "name"}
+        # Lists, not tuples: the calibration cache compares this with what JSON gives back.
+        return {
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in asdict(self).items()
+            if v not in (None, 0, 1.0) or k == "name"
+        }
 
 
 @dataclass(frozen=True)
@@ -81,7 +110,8 @@ class Prosody:
     """Per-clip variation on top of a voice, so that a voice need not say a phrase alike twice.
 
     Attributes:
-        stretch: flite/festival duration stretch (>1 = slower); espeak-ng ignores it.
+        stretch: flite/festival duration stretch (>1 = slower), Kokoro's speed divided by it;
+            espeak-ng ignores it.
         pitch_cents: sox pitch shift added to the voice's own.
         tempo: sox tempo factor multiplied into the voice's own.
         espeak_speed: espeak-ng ``-s`` (words per minute); None = default.
@@ -100,6 +130,13 @@ PLAIN = Prosody()
 
 def _v(engine: str, model: str, family: str, name: str | None = None, **kw) -> Voice:
     return Voice(name=name or family, engine=engine, family=family, model=model, **kw)
+
+
+def _k(female: str, kumo: float, name: str | None = None, **kw) -> Voice:
+    """A Kokoro blend of ``jm_kumo`` (weight ``kumo``) with ``jf_<female>``; family = the pair."""
+    family = f"kokoro-kumo-{female}"
+    weights = (kumo, round(1 - kumo, 2))
+    return _v("kokoro", f"jm_kumo+jf_{female}", family, name, weights=weights, **kw)
 
 
 # Every candidate; which ones become speakers is decided by calibration (intelligible, distinct).
@@ -149,6 +186,18 @@ CATALOGUE: tuple[Voice, ...] = (
     _v("espeak", "en-us+m3", "espeak-m3"),
     _v("espeak", "en-us+f4", "espeak-f4"),
     _v("espeak", "en+m7", "espeak-m7"),
+    # Kokoro-82M: its one male pack (jm_kumo) blended with a female one. Measured while choosing,
+    # by speech.data.calibrate, and rejected: female pairs (word accuracy 0.21-0.74), kumo 0.25 with
+    # alpha (0.65), +300 cents (alpha 0.42, nezumi 0.61); jf_nezumi blends, kumo 0.65-0.75 with
+    # alpha, 0.35-0.65 with gongitsune, 0.35 with tebukuro and gongitsune at -200 or +300 cents
+    # are clones (similarity > 0.8) of the voices below. A build's voices.json has the figures.
+    _k("alpha", 0.5),
+    _k("alpha", 0.35, "kokoro-kumo-alpha-k35"),
+    _k("alpha", 0.5, "kokoro-kumo-alpha-down2", pitch_cents=-200),
+    _k("gongitsune", 0.5),
+    _k("gongitsune", 0.25, "kokoro-kumo-gongitsune-k25"),
+    _k("tebukuro", 0.65),
+    _k("tebukuro", 0.5, "kokoro-kumo-tebukuro-k50"),
 )
 
 
@@ -164,7 +213,9 @@ def catalogue(names: list[str] | None = None) -> list[Voice]:
 
 
 def require_tools(engines: set[str]) -> None:
-    """Raise :class:`EngineMissing` naming the Debian package for any absent tool."""
+    """Raise :class:`EngineMissing` naming the Debian (or pip) package for any absent tool."""
+    if "kokoro" in engines and (problem := kokoro.missing()):
+        raise EngineMissing(problem)
     for tool in sorted({_ENGINE_BINARY[e] for e in engines} | {"sox"}):
         if shutil.which(tool) is None:
             raise EngineMissing(
@@ -240,6 +291,11 @@ def _scale(words: list[Word] | None, tempo: float) -> list[Word] | None:
     return [Word(w.w, round(w.start / tempo, 3), round(w.end / tempo, 3)) for w in words]
 
 
+def engine_settings(voice: Voice) -> dict:
+    """Engine settings a manifest records besides the voice's own (to regenerate a clip)."""
+    return {"kokoro": kokoro.settings()} if voice.engine == "kokoro" else {}
+
+
 def synthesize(
     voice: Voice,
     texts: list[str],
@@ -259,6 +315,11 @@ def synthesize(
         tmp = Path(tmp)
         if voice.engine == "festival":
             raws = _festival(voice, texts, tmp, prosody)
+        elif voice.engine == "kokoro":
+            raws = [
+                (_kokoro(voice, t, tmp / f"{i}.wav", p), None)
+                for i, (t, p) in enumerate(zip(texts, prosody, strict=True))
+            ]
         else:
             raws = [
                 (_single(voice, t, tmp / f"{i}.wav", p), None)
@@ -297,6 +358,17 @@ def _single(voice: Voice, text: str, path: Path, prosody: Prosody = PLAIN) -> Pa
         log.warning("%s failed on %r: %s", voice.name, text, exc)
         return None
     return path if path.exists() and path.stat().st_size > 44 else None
+
+
+def _kokoro(voice: Voice, text: str, path: Path, prosody: Prosody = PLAIN) -> Path | None:
+    # Written as 24 kHz float: _postprocess then shifts pitch and resamples like any engine's.
+    try:
+        wave = kokoro.speak(text, voice.packs, voice.weights, speed=kokoro.SPEED / prosody.stretch)
+    except kokoro.KokoroError as exc:
+        log.warning("%s failed on %r: %s", voice.name, text, exc)
+        return None
+    sf.write(str(path), wave, kokoro.RATE, subtype="FLOAT", format="WAV")
+    return path
 
 
 def _hts_voice_file(alpha: float, tmp: Path) -> Path:

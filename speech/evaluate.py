@@ -36,7 +36,8 @@ def main(cfg: DictConfig) -> None:
             model, meta = load_model(ckpt, task=cfg.task.name)
     except CheckpointError as exc:
         named = "named by checkpoint=" if cfg.checkpoint else "default when checkpoint= is unset"
-        sys.exit(f"error: {exc} (the checkpoint {named}; pass checkpoint=PATH)")
+        print(f"error: {exc} (the checkpoint {named}; pass checkpoint=PATH)", file=sys.stderr)
+        sys.exit(2)
     if cfg.task.name == "asr":
         from speech.asr.evaluate import evaluate_asr
         from speech.asr.evaluate import format_report as format_asr

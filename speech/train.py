@@ -577,7 +577,8 @@ def _main() -> None:
                     tmp.write_text(OmegaConf.to_yaml(cfg, resolve=True))
             best = fit(task, trainer, out, optimizer=optimizer, scheduler=scheduler)
         except (TrainingError, CheckpointError, ValueError, InstantiationException) as exc:
-            sys.exit(f"error: {one_line(exc)}")
+            print(f"error: {one_line(exc)}", file=sys.stderr)
+            sys.exit(2)
         if _dist()[0] == 0:
             print(json.dumps({"checkpoint": str(out / "best.pt"), "best": best}, indent=1))
 

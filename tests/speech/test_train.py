@@ -223,7 +223,7 @@ def _train(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
 def test_the_cli_gives_one_line_errors(tiny_corpus, tmp_path, overrides, message):
     out, _ = tiny_corpus
     res = _train("data=tiny", f"out_root={out.parent}", f"out_dir={tmp_path}", *overrides)
-    assert res.returncode != 0
+    assert res.returncode == 2
     assert message in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
     assert len(res.stderr.strip().splitlines()) == 1, res.stderr
 

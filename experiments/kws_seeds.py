@@ -151,7 +151,9 @@ def evaluate(run: Run, corpus: Path, out: Path, progress: bool) -> dict[str, Any
     fresh = source_file.exists() and json.loads(source_file.read_text()) == source
     if fresh and report_file.exists():
         report = json.loads(report_file.read_text())
-        if "false_accepts" in report["operating_point"]:  # else written before stop 18: redo
+        if (
+            "false_accepts" in report["operating_point"]
+        ):  # else written before commit 1e3f8df (2026-11-26): redo
             return report
     source_file.unlink(missing_ok=True)
     model, meta = load_model(run.checkpoint, task="kws")

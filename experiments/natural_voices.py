@@ -24,22 +24,22 @@ from collections import defaultdict
 from pathlib import Path
 
 from speech.data.align import word_errors
-from speech.data.manifest import read_manifest
+from speech.data.manifest import Utterance, read_manifest
 
 NATURAL_ENGINES = {"kokoro"}
 CLIP_GAIN_DB = 12.0  # overdrive of the clipped-positives check
 
 
-def voice_kinds(corpus: Path) -> dict[str, str]:
+def voice_kinds(utts: list[Utterance]) -> dict[str, str]:
     """speaker -> ``natural`` or ``robotic``, from the engine recorded in the manifest."""
     kinds: dict[str, str] = {}
-    for u in read_manifest(corpus / "manifest.jsonl"):
+    for u in utts:
         engine = (u.synth or {}).get("engine", "")
         kinds[u.speaker] = "natural" if engine in NATURAL_ENGINES else "robotic"
     return kinds
 
 
-def score_kws(checkpoint: Path, corpus: Path, kinds: dict[str, str]) -> dict:
+def score_kws(checkpoint: Path, corpus: Path, utts: list[Utterance], kinds: dict[str, str]) -> dict:
     from speech.checkpoint import load_model
     from speech.kws.evaluate import evaluate_kws
 
@@ -53,7 +53,9 @@ def score_kws(checkpoint: Path, corpus: Path, kinds: dict[str, str]) -> dict:
         g["rejected_at_0.5_fa_per_hour"] += sp["false_rejects"]
         g["rejected_at_stored_threshold"] += sp.get("false_rejects_stored", 0)
     op = report["operating_point"]["threshold"]
-    clipped = clipped_frr(checkpoint, corpus, kinds, CLIP_GAIN_DB, op)
+    wake = meta["extra"]["wake_phrase"]
+    positives = [u for u in utts if u.split == "test" and u.text == wake and u.words]
+    clipped = clipped_frr(model, meta, corpus, positives, kinds, CLIP_GAIN_DB, op)
     return {
         f"frr_clipped_{CLIP_GAIN_DB:g}db_at_0.5_fa_per_hour": clipped,
         "operating_point": report["operating_point"],
@@ -71,31 +73,33 @@ def score_kws(checkpoint: Path, corpus: Path, kinds: dict[str, str]) -> dict:
 
 
 def clipped_frr(
-    checkpoint: Path, corpus: Path, kinds: dict[str, str], gain_db: float, threshold: float
+    model,
+    meta: dict,
+    corpus: Path,
+    positives: list[Utterance],
+    kinds: dict[str, str],
+    gain_db: float,
+    threshold: float,
 ) -> dict:
-    """FRR at ``threshold`` on the test positives driven ``gain_db`` above full scale and
+    """FRR at ``threshold`` on ``positives`` driven ``gain_db`` above full scale and
     hard-clipped (a loud talker saturating the microphone), per voice kind."""
     import numpy as np
     import torch
 
     from speech.audio import load_wav
-    from speech.checkpoint import load_model
     from speech.data.features import FeatureConfig
     from speech.data.manifest import audio_path
     from speech.kws.stream import clip_scores
 
-    model, meta = load_model(checkpoint, task="kws")
     frontend = FeatureConfig(**meta["features"]).build()
-    extra = meta["extra"]
+    smoothing = meta["extra"]["smoothing"]
     manifest = corpus / "manifest.jsonl"
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for u in read_manifest(manifest):
-        if u.split != "test" or u.text != extra["wake_phrase"] or not u.words:
-            continue
+    for u in positives:
         wave = load_wav(audio_path(manifest, u))
         driven = np.clip(wave / max(1e-4, float(np.abs(wave).max())) * 10 ** (gain_db / 20), -1, 1)
         with torch.no_grad():
-            score = float(clip_scores(model, frontend, driven, extra["smoothing"]).max())
+            score = float(clip_scores(model, frontend, driven, smoothing).max())
         c = counts[kinds[u.speaker]]
         c[0] += score < threshold
         c[1] += 1
@@ -153,7 +157,8 @@ def main(argv: list[str] | None = None) -> None:
     if not (args.corpus / "manifest.jsonl").is_file():
         sys.exit(f"error: {args.corpus} is not a built corpus (no manifest.jsonl)")
     kws, asr = _named(args.kws), _named(args.asr)
-    kinds = voice_kinds(args.corpus)
+    utts = read_manifest(args.corpus / "manifest.jsonl")
+    kinds = voice_kinds(utts)
     if "natural" not in set(kinds.values()):
         sys.exit(f"error: {args.corpus} has no natural (Kokoro) voices")
     result = {
@@ -162,15 +167,11 @@ def main(argv: list[str] | None = None) -> None:
         "corpus": args.corpus.name,
         "test_speakers": {
             s: kinds[s]
-            for s in sorted(
-                {
-                    u.speaker
-                    for u in read_manifest(args.corpus / "manifest.jsonl")
-                    if u.split == "test" and u.kind != "stream"
-                }
-            )
+            for s in sorted({u.speaker for u in utts if u.split == "test" and u.kind != "stream"})
         },
-        "kws": {name: score_kws(p, args.corpus, kinds) | {"checkpoint": str(p)} for name, p in kws},
+        "kws": {
+            name: score_kws(p, args.corpus, utts, kinds) | {"checkpoint": str(p)} for name, p in kws
+        },
         "asr": {
             name: score_asr(p, args.corpus, kinds, args.asr_clips) | {"checkpoint": str(p)}
             for name, p in asr

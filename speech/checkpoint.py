@@ -101,14 +101,18 @@ def model_class(target: str) -> type[nn.Module]:
         raise CheckpointError(f"no model class {target!r} ({exc})") from exc
 
 
-def construct(target: str, args: dict[str, Any], *, kind: type | None = None) -> nn.Module:
+def construct(
+    target: str, args: dict[str, Any], *, kind: type | None = None, wrong_kind: str = ""
+) -> nn.Module:
     """The one place a model is built: ``target`` (``package.module.Class``) called with
     ``args``. Training builds from a model config's ``_target_``, inference from a
     checkpoint's ``model_class``; both come here. With ``kind``, a target that is not a
-    subclass of it is refused before anything is built."""
+    subclass of it is refused before anything is built, with ``wrong_kind`` as the message
+    (the caller knows which presets would fit); errors of the constructor itself pass as
+    they are."""
     cls = model_class(target)
     if kind is not None and not (isinstance(cls, type) and issubclass(cls, kind)):
-        raise ValueError(f"{target} is not a {kind.__module__}.{kind.__qualname__}")
+        raise ValueError(wrong_kind or f"{target} is not a {kind.__module__}.{kind.__qualname__}")
     return cls(**args)
 
 
@@ -122,7 +126,7 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 
 # Constructor arguments that checkpoints written before a model option was retired still
-# carry; they are dropped when the value is the neutral one, refused otherwise.
+# carry: dropped when the value is the neutral one (None: any value), refused otherwise.
 _RETIRED_ARGS = {"preset": None, "ctc_vocab": 0}
 
 
@@ -130,13 +134,14 @@ def build_model(payload: dict[str, Any]) -> nn.Module:
     """The model a read checkpoint describes, in eval mode; its weights leave ``payload``."""
     args = dict(payload["model_args"])
     for key, neutral in _RETIRED_ARGS.items():
-        if key in args and (key == "preset" or args[key] == neutral):
-            args.pop(key)
-        elif key in args:
+        if key not in args:
+            continue
+        if neutral is not None and args[key] != neutral:
             raise CheckpointError(
                 f"this checkpoint uses the retired model option {key}={args[key]!r}; "
                 "it cannot be loaded by this version"
             )
+        del args[key]
     model = construct(payload["model_class"], args)
     model.load_state_dict(payload.pop("state_dict"))
     return model.eval()

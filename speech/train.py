@@ -46,6 +46,7 @@ from tqdm import tqdm
 
 from speech.checkpoint import CheckpointError, read_checkpoint, save_checkpoint, unwrap
 from speech.data.dataset import Batch
+from speech.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -469,8 +470,6 @@ def fit(
             {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()},
             (" (kept)" if cfg.select == "last" else " (best)") if improved else "",
         )
-        from speech.files import atomic_path
-
         with atomic_path(last) as tmp:
             torch.save(
                 {
@@ -533,11 +532,10 @@ def build_task(task_cfg, model_cfg, manifest: str | os.PathLike, **overrides: An
 def one_line(exc: BaseException) -> str:
     """An error's message on one line. Hydra wraps a constructor's error as
     ``Error in call to target 'X':\nValueError('...')\nfull_key: trainer``: keep the cause."""
-    cause = (
-        exc.__cause__
-        if exc.__cause__ is not None and type(exc).__name__ == ("InstantiationException")
-        else exc
-    )
+    from hydra.errors import InstantiationException
+
+    wrapped = isinstance(exc, InstantiationException) and exc.__cause__ is not None
+    cause = exc.__cause__ if wrapped else exc
     text = str(cause) or type(cause).__name__
     if isinstance(cause, TypeError):  # a config key the constructor does not take
         text = f"{text} (check the spelling of the config keys)"
@@ -570,8 +568,6 @@ def _main() -> None:
             task = build_task(cfg.task, cfg.model, corpus / "manifest.jsonl")
             out = Path(to_absolute_path(cfg.out_dir))
             if _dist()[0] == 0:
-                from speech.files import atomic_path
-
                 out.mkdir(parents=True, exist_ok=True)
                 with atomic_path(out / "config.yaml") as tmp:
                     tmp.write_text(OmegaConf.to_yaml(cfg, resolve=True))

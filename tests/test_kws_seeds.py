@@ -108,7 +108,7 @@ def test_main_tabulates_every_run_and_reuses_its_reports(tiny_corpus, tmp_path, 
     assert main(args) == 0
     assert report_1.stat().st_mtime_ns == stamp  # same checkpoint files: reused
     old = json.loads(report_1.read_text())
-    del old["operating_point"]["false_accepts"]  # a report from before stop 18: redone
+    del old["operating_point"]["false_accepts"]  # a report from before commit 1e3f8df: redone
     report_1.write_text(json.dumps(old))
     assert main(args) == 0
     assert "false_accepts" in json.loads(report_1.read_text())["operating_point"]

@@ -121,13 +121,13 @@ class ASRTask:
     # --- model and data -------------------------------------------------------------------
     def build_model(self) -> ConformerCTC:
         args = {**self.model_args, "n_mels": self.features.n_mels, "vocab_size": len(self.vocab)}
-        try:
-            model = construct(self.model_target, args, kind=ConformerCTC)
-        except ValueError as exc:
-            raise ValueError(
-                f"task=asr trains a {ConformerCTC.__module__}.ConformerCTC, but the model config "
-                f"builds {self.model_target}; pick a recognizer preset (model=asr_tiny or asr_small)"
-            ) from exc
+        model = construct(
+            self.model_target,
+            args,
+            kind=ConformerCTC,
+            wrong_kind=f"task=asr trains a {ConformerCTC.__module__}.ConformerCTC, but the model config "
+            f"builds {self.model_target}; pick a recognizer preset (model=asr_tiny or asr_small)",
+        )
         self.model_args = args
         return model
 

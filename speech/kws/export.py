@@ -78,7 +78,8 @@ class _Step(nn.Module):
 
 
 def export_onnx(model: KWSModel, meta: dict, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``kws.onnx``, ``kws_step.onnx`` and ``export.json``; returns their paths."""
+    """Write ``frontend.onnx``, ``kws_audio.onnx``, ``kws.onnx``, ``kws_step.onnx`` and
+    ``export.json``; returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = model.eval()
@@ -86,48 +87,48 @@ def export_onnx(model: KWSModel, meta: dict, out_dir: str | Path) -> dict[str, P
     state = model.initial_state(1)
     names = [f"state{i}" for i in range(len(state))]
     frontend = DFTLogMel(FeatureConfig(**(meta.get("features") or {})).build()).eval()
-    waves = {"waves": {0: "batch", 1: "samples"}}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation chatter
-        torch.onnx.export(
-            frontend,
-            (torch.randn(1, 16000) * 0.1,),
-            out / "frontend.onnx",
-            input_names=["waves"],
-            output_names=["feats"],
-            dynamic_axes={**waves, "feats": {0: "batch", 1: "frames"}},
-            opset_version=17,
-            dynamo=False,
-        )
-        torch.onnx.export(
-            _Audio(frontend, model).eval(),
-            (torch.randn(1, 16000) * 0.1,),
-            out / "kws_audio.onnx",
-            input_names=["waves"],
-            output_names=["logits"],
-            dynamic_axes={**waves, "logits": {0: "batch", 1: "frames"}},
-            opset_version=17,
-            dynamo=False,
-        )
-        torch.onnx.export(
+    audio = (torch.randn(1, 16000) * 0.1,)
+    clip = {0: "batch", 1: "frames"}
+    graphs = [  # (module, example inputs, file, input names, output names, dynamic axes)
+        (frontend, audio, "frontend", ["waves"], ["feats"], {"waves": clip, "feats": clip}),
+        (
+            _Audio(frontend, model),
+            audio,
+            "kws_audio",
+            ["waves"],
+            ["logits"],
+            {"waves": clip, "logits": clip},
+        ),
+        (
             model,
             (torch.randn(1, 50, n_mels),),
-            out / "kws.onnx",
-            input_names=["feats"],
-            output_names=["logits"],
-            dynamic_axes={"feats": {0: "batch", 1: "frames"}, "logits": {0: "batch", 1: "frames"}},
-            opset_version=17,
-            dynamo=False,
-        )
-        torch.onnx.export(
-            _Step(model).eval(),
+            "kws",
+            ["feats"],
+            ["logits"],
+            {"feats": clip, "logits": clip},
+        ),
+        (
+            _Step(model),
             (torch.randn(1, n_mels), *state),
-            out / "kws_step.onnx",
-            input_names=["frame", *names],
-            output_names=["logit", *[f"new_{n}" for n in names]],
-            opset_version=17,
-            dynamo=False,
-        )
+            "kws_step",
+            ["frame", *names],
+            ["logit", *[f"new_{n}" for n in names]],
+            None,
+        ),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation chatter
+        for module, example, name, inputs, outputs, axes in graphs:
+            torch.onnx.export(
+                module.eval(),
+                example,
+                out / f"{name}.onnx",
+                input_names=inputs,
+                output_names=outputs,
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
     card = {
         "inputs": {
             "frontend.onnx": "waves (batch, samples) float in [-1, 1] at 16 kHz, >= n_fft samples",

@@ -104,13 +104,13 @@ class KWSTask:
         args = {**self.model_args, "n_mels": self.features.n_mels}
         if "dilations" in args:
             args["dilations"] = list(args["dilations"])
-        try:
-            model = construct(self.model_target, args, kind=KWSModel)
-        except ValueError as exc:
-            raise ValueError(
-                f"task=kws trains a {KWSModel.__module__}.KWSModel, but the model config "
-                f"builds {self.model_target}; pick a wake-word preset (model=kws_small or kws_large)"
-            ) from exc
+        model = construct(
+            self.model_target,
+            args,
+            kind=KWSModel,
+            wrong_kind=f"task=kws trains a {KWSModel.__module__}.KWSModel, but the model config "
+            f"builds {self.model_target}; pick a wake-word preset (model=kws_small or kws_large)",
+        )
         self.model_args = args
         return model
 

@@ -1,0 +1,84 @@
+"""Central checks of a global model, on the server, on data no device contributed.
+
+The wake word: the threshold giving 0.5 false accepts per hour on the central corpus's long
+negative streams, the false accepts per hour at the checkpoint's stored threshold, and the
+false-reject rate of the central test positives at both (so forgetting would show). The
+recognizer: greedy WER on the central test requests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from speech.data.manifest import audio_path, read_manifest
+
+
+@torch.no_grad()
+def evaluate_central(
+    model: torch.nn.Module,
+    meta: dict[str, Any],
+    manifest: str | Path,
+    *,
+    task=None,
+    target_fa_per_hour: float = 0.5,
+    max_clips: int | None = 200,
+    progress: bool = False,
+) -> dict[str, float]:
+    model = model.eval()
+    if meta["task"] == "kws":
+        return _kws(model, meta, Path(manifest), target_fa_per_hour, max_clips, progress)
+    return _asr(model, task, Path(manifest), max_clips)
+
+
+def _kws(model, meta, manifest: Path, target: float, max_clips, progress) -> dict[str, float]:
+    from speech.data.features import FeatureConfig
+    from speech.kws.data import load_positive
+    from speech.kws.evaluate import calibrate_threshold
+    from speech.kws.stream import clip_scores
+
+    utts = [u for u in read_manifest(manifest) if u.split == "test"]
+    streams = [audio_path(manifest, u) for u in utts if u.kind == "stream"]
+    phrase = meta["extra"]["wake_phrase"]
+    positives = [u for u in utts if u.kind == "wake" and u.text == phrase]
+    if max_clips is not None:
+        positives = positives[:: max(1, len(positives) // max_clips)][:max_clips]
+    cal = calibrate_threshold(model, meta, streams, target_fa_per_hour=target, progress=progress)
+    frontend = FeatureConfig.from_dict(meta["features"]).build()
+    smoothing = meta["extra"]["smoothing"]
+    scores = np.array(
+        [
+            float(clip_scores(model, frontend, load_positive(manifest, u), smoothing).max())
+            for u in positives
+        ]
+    )
+    stored = float(meta["extra"]["threshold"])
+    return {
+        "threshold_at_target": cal["threshold"],
+        "stream_hours": cal["hours"],
+        "frr_at_target": float(np.mean(scores < cal["threshold"])),
+        "frr_at_stored": float(np.mean(scores < stored)),
+        "positives": len(scores),
+    }
+
+
+def _asr(model, task, manifest: Path, max_clips) -> dict[str, float]:
+    from speech.asr.decode import greedy
+    from speech.data.align import word_errors
+    from speech.data.dataset import ManifestDataset, make_loader
+
+    data = ManifestDataset(manifest, split="test", kinds=("request",), tokenize=task.vocab.encode)
+    if max_clips is not None:
+        data.utterances = data.utterances[:: max(1, len(data) // max_clips)][:max_clips]
+    errors = words = 0
+    for batch in make_loader(data, max_batch_seconds=60.0, shuffle=False, seed=0):
+        log_probs, out_len = task.forward(model, batch, train=False)
+        for b in range(len(batch.ids)):
+            ref = task.vocab.decode(batch.targets[b, : int(batch.target_lengths[b])].tolist())
+            hyp = greedy(log_probs[b, : int(out_len[b])], task.vocab)
+            errors += word_errors(ref.split(), hyp.split())
+            words += len(ref.split())
+    return {"wer": errors / max(1, words), "requests": len(data)}

@@ -1,0 +1,337 @@
+"""Typed settings of a federated run, validated when the config is loaded.
+
+Hydra builds these from ``conf/federated/*.yaml`` and ``conf/privacy/*.yaml`` (``_target_``),
+so a typo or an impossible value stops the run before any device is started, with one line
+that names the value and says why.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from federated.accounting import noise_for
+
+MODES = ("none", "local_dp", "user_dp", "both")
+SERVER_OPTIMIZERS = ("fedavg", "fedadam")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work; the message names it."""
+
+
+def _build(cls, value):
+    if isinstance(value, cls):
+        return value
+    if value is None:
+        return cls()
+    if not isinstance(value, dict):
+        raise ConfigError(f"{cls.__name__} expects a mapping, got {value!r}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(value) - known - {"_target_"})
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} setting(s) {unknown}; known: {sorted(known)}")
+    return cls(**{k: v for k, v in value.items() if k != "_target_"})
+
+
+def _positive(name: str, value: float | None, *, allow_zero: bool = False) -> None:
+    if value is None:
+        return
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ConfigError(f"{name}={value!r}: must be a finite number")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name}={value}: must be {'>= 0' if allow_zero else '> 0'}")
+
+
+@dataclass(kw_only=True)
+class LocalDP:
+    """DP-SGD on the device (Opacus, Poisson sampling of the device's own clips).
+
+    Args:
+        noise_multiplier: Gaussian noise std over ``max_grad_norm``.
+        target_epsilon: if set, the noise is chosen so that a device that trains in every
+            round spends at most this (replaces ``noise_multiplier``).
+        max_grad_norm: per-clip gradient clipping norm.
+        batch_size: expected Poisson batch size (sampling rate = batch_size / clips).
+        grad_sample_mode: Opacus per-sample gradient mode (``hooks``, ``functorch``, ``ew``).
+    """
+
+    noise_multiplier: float | None = 1.0
+    target_epsilon: float | None = None
+    max_grad_norm: float = 1.0
+    batch_size: int = 8
+    grad_sample_mode: str = "hooks"
+
+    def __post_init__(self) -> None:
+        _positive("privacy.local.noise_multiplier", self.noise_multiplier, allow_zero=True)
+        _positive("privacy.local.target_epsilon", self.target_epsilon)
+        _positive("privacy.local.max_grad_norm", self.max_grad_norm)
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ConfigError(
+                f"privacy.local.batch_size={self.batch_size!r}: must be an integer >= 1"
+            )
+        if self.grad_sample_mode not in ("hooks", "functorch", "ew", "ghost"):
+            raise ConfigError(
+                f"privacy.local.grad_sample_mode={self.grad_sample_mode!r}: "
+                "must be hooks, functorch, ew or ghost"
+            )
+        if self.noise_multiplier is None and self.target_epsilon is None:
+            raise ConfigError("privacy.local: set noise_multiplier or target_epsilon")
+
+
+@dataclass(kw_only=True)
+class UserDP:
+    """User-level DP: each device's whole update is clipped and the sum is noised.
+
+    Args:
+        noise_multiplier: noise std over ``clipping_norm`` (on the sum of updates).
+        target_epsilon: if set, the noise is chosen to spend at most this over the run.
+        clipping_norm: L2 bound of one device's update (for adaptive clipping: the start).
+        clipping: ``server`` (Flower's server-side wrapper clips the updates it receives) or
+            ``client`` (devices clip with Flower's ``fixedclipping_mod`` before sending).
+        adaptive: the clipping norm follows a quantile of update norms (Andrew et al. 2021,
+            Flower's adaptive wrappers); part of the noise then goes to the clipped count.
+        target_quantile: the quantile adaptive clipping tracks.
+        clipped_count_stddev: noise on the clipped count (adaptive only).
+    """
+
+    noise_multiplier: float | None = 1.0
+    target_epsilon: float | None = None
+    clipping_norm: float = 0.5
+    clipping: str = "server"
+    adaptive: bool = False
+    target_quantile: float = 0.5
+    clipped_count_stddev: float | None = None
+
+    def __post_init__(self) -> None:
+        _positive("privacy.user.noise_multiplier", self.noise_multiplier, allow_zero=True)
+        _positive("privacy.user.target_epsilon", self.target_epsilon)
+        _positive("privacy.user.clipping_norm", self.clipping_norm)
+        _positive("privacy.user.clipped_count_stddev", self.clipped_count_stddev)
+        if self.clipping not in ("server", "client"):
+            raise ConfigError(f"privacy.user.clipping={self.clipping!r}: must be server or client")
+        if not 0 < self.target_quantile < 1:
+            raise ConfigError(
+                f"privacy.user.target_quantile={self.target_quantile}: must be in (0, 1)"
+            )
+        if self.noise_multiplier is None and self.target_epsilon is None:
+            raise ConfigError("privacy.user: set noise_multiplier or target_epsilon")
+
+
+@dataclass(kw_only=True)
+class PrivacyConfig:
+    """How a federated run protects the devices' data. DP is the default.
+
+    Args:
+        mode: ``user_dp`` (default), ``local_dp``, ``both`` or ``none`` (must be asked for).
+        delta: the delta of every reported epsilon; below 1 / devices for user-level DP.
+        max_epsilon: a device whose next round would spend more than this is no longer
+            sampled (None: no budget).
+        local: :class:`LocalDP` settings (``local_dp`` and ``both``).
+        user: :class:`UserDP` settings (``user_dp`` and ``both``).
+    """
+
+    mode: str = "user_dp"
+    delta: float = 1e-3
+    max_epsilon: float | None = None
+    local: LocalDP = field(default_factory=LocalDP)
+    user: UserDP = field(default_factory=UserDP)
+
+    def __post_init__(self) -> None:
+        self.local = _build(LocalDP, self.local)
+        self.user = _build(UserDP, self.user)
+        if self.mode not in MODES:
+            raise ConfigError(f"privacy.mode={self.mode!r}: must be one of {', '.join(MODES)}")
+        if not isinstance(self.delta, (int, float)) or not 0 < self.delta < 1:
+            raise ConfigError(
+                f"privacy.delta={self.delta!r}: must be in (0, 1); a delta of 1 or more "
+                "promises nothing"
+            )
+        _positive("privacy.max_epsilon", self.max_epsilon)
+
+    @property
+    def local_dp(self) -> bool:
+        return self.mode in ("local_dp", "both")
+
+    @property
+    def user_dp(self) -> bool:
+        return self.mode in ("user_dp", "both")
+
+    def asdict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(kw_only=True)
+class Faults:
+    """Injected faults, to show that none stops a run (probabilities per sampled device).
+
+    ``dropout``: the device never answers; ``straggle``: it answers after the round's
+    ``timeout`` (``straggle_seconds`` late); ``corrupt``: it sends NaN values or arrays of the
+    wrong shape. ``empty_devices``: this many devices hold no clips at all.
+    """
+
+    dropout: float = 0.0
+    straggle: float = 0.0
+    straggle_seconds: float = 5.0
+    corrupt: float = 0.0
+    empty_devices: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("dropout", "straggle", "corrupt"):
+            p = getattr(self, name)
+            if not isinstance(p, (int, float)) or not 0 <= p <= 1:
+                raise ConfigError(f"federated.faults.{name}={p!r}: must be in [0, 1]")
+        _positive("federated.faults.straggle_seconds", self.straggle_seconds)
+        if self.empty_devices < 0:
+            raise ConfigError(f"federated.faults.empty_devices={self.empty_devices}: must be >= 0")
+
+
+@dataclass(kw_only=True)
+class FederatedConfig:
+    """The rounds, the devices, the local and the server update.
+
+    Args:
+        checkpoint: the centrally trained starting point.
+        rounds: server rounds.
+        devices_per_round: expected devices per round; each available device is sampled
+            independently with probability ``devices_per_round / devices`` (Poisson sampling,
+            which the user-level accountant assumes).
+        max_devices: use only the first this many devices of the population (None: all).
+        local_epochs: passes over a device's local training clips per round.
+        local_lr: the device's SGD learning rate.
+        local_batch_size: clips per local batch without local DP.
+        server: ``fedavg`` or ``fedadam`` (Reddi et al. 2021; Leroy et al. 2019 for wake words).
+        server_lr: step on the averaged update (1.0 = plain FedAvg).
+        betas, tau: FedAdam's moment decays and adaptivity.
+        secagg: aggregate with SecAgg+ (the server sees only the sum of updates).
+        timeout: seconds a round waits for its devices.
+        evaluate_every: federated evaluation on the devices' local test clips every this many
+            rounds (0: before the first and after the last only).
+        local_test_share: share of each device's clips kept for its local test.
+        faults: :class:`Faults`.
+        seed: sampling, faults and local shuffles.
+    """
+
+    checkpoint: str = "models/kws-hey-nova/model.pt"
+    rounds: int = 20
+    devices_per_round: int = 10
+    max_devices: int | None = None
+    local_epochs: int = 1
+    local_lr: float = 0.05
+    local_batch_size: int = 8
+    server: str = "fedavg"
+    server_lr: float = 1.0
+    betas: tuple[float, float] = (0.9, 0.99)
+    tau: float = 1e-3
+    secagg: bool = False
+    timeout: float = 600.0
+    evaluate_every: int = 0
+    local_test_share: float = 0.34
+    faults: Faults = field(default_factory=Faults)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.faults = _build(Faults, self.faults)
+        self.betas = tuple(self.betas)
+        for name in ("rounds", "devices_per_round", "local_epochs", "local_batch_size"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"federated.{name}={v!r}: must be an integer >= 1")
+        if self.max_devices is not None and self.max_devices < 1:
+            raise ConfigError(f"federated.max_devices={self.max_devices}: must be >= 1")
+        if self.server not in SERVER_OPTIMIZERS:
+            raise ConfigError(
+                f"federated.server={self.server!r}: must be {' or '.join(SERVER_OPTIMIZERS)}"
+            )
+        _positive("federated.local_lr", self.local_lr)
+        _positive("federated.server_lr", self.server_lr)
+        _positive("federated.tau", self.tau)
+        _positive("federated.timeout", self.timeout)
+        if not 0 < self.local_test_share < 1:
+            raise ConfigError(
+                f"federated.local_test_share={self.local_test_share}: must be in (0, 1)"
+            )
+        if self.evaluate_every < 0:
+            raise ConfigError(f"federated.evaluate_every={self.evaluate_every}: must be >= 0")
+
+
+@dataclass
+class ResolvedPrivacy:
+    """The noise each mechanism will use, once the population is known."""
+
+    local_noise: float
+    user_noise: float
+    user_sample_rate: float
+
+
+def resolve(
+    privacy: PrivacyConfig, fed: FederatedConfig, n_devices: int, min_local_clips: int
+) -> ResolvedPrivacy:
+    """Fix the noise multipliers for this population and check the budget can be met.
+
+    Raises:
+        ConfigError: an epsilon target no noise can reach, a budget spent by the first round,
+            a delta at or above 1 / devices for user-level DP, or more devices per round
+            than there are devices.
+    """
+    if fed.devices_per_round > n_devices:
+        raise ConfigError(
+            f"federated.devices_per_round={fed.devices_per_round}: the population has only "
+            f"{n_devices} devices"
+        )
+    q_user = fed.devices_per_round / n_devices
+    local_noise = user_noise = 0.0
+    if privacy.user_dp:
+        if privacy.delta >= 1 / n_devices:
+            raise ConfigError(
+                f"privacy.delta={privacy.delta}: user-level DP needs delta below 1 / devices "
+                f"({1 / n_devices:.3g} for {n_devices} devices)"
+            )
+        u = privacy.user
+        try:
+            user_noise = (
+                noise_for(u.target_epsilon, privacy.delta, q_user, fed.rounds)
+                if u.target_epsilon is not None
+                else float(u.noise_multiplier)
+            )
+        except ValueError as e:
+            raise ConfigError(f"privacy.user.target_epsilon={u.target_epsilon}: {e}") from None
+        if user_noise <= 0:
+            raise ConfigError(
+                "privacy.user.noise_multiplier=0: user-level DP needs noise (or privacy=none)"
+            )
+    if privacy.local_dp:
+        loc = privacy.local
+        clips = max(min_local_clips, 1)
+        rate = min(1.0, loc.batch_size / clips)
+        steps = fed.rounds * fed.local_epochs * max(1, round(1 / rate))
+        try:
+            local_noise = (
+                noise_for(loc.target_epsilon, privacy.delta, rate, steps)
+                if loc.target_epsilon is not None
+                else float(loc.noise_multiplier)
+            )
+        except ValueError as e:
+            raise ConfigError(f"privacy.local.target_epsilon={loc.target_epsilon}: {e}") from None
+        if local_noise <= 0:
+            raise ConfigError(
+                "privacy.local.noise_multiplier=0: local DP needs noise (or privacy=none)"
+            )
+    if privacy.max_epsilon is not None:
+        from federated.accounting import Release, epsilon
+
+        first = []
+        if privacy.user_dp:
+            first.append(("user", epsilon([Release(user_noise, q_user, 1)], privacy.delta)))
+        if privacy.local_dp:
+            rate = min(1.0, privacy.local.batch_size / max(min_local_clips, 1))
+            steps = fed.local_epochs * max(1, round(1 / rate))
+            first.append(("local", epsilon([Release(local_noise, rate, steps)], privacy.delta)))
+        for kind, eps in first:
+            if eps > privacy.max_epsilon:
+                raise ConfigError(
+                    f"privacy.max_epsilon={privacy.max_epsilon}: one round of {kind}-level DP "
+                    f"already spends epsilon {eps:.3g}; raise the budget or the noise"
+                )
+    return ResolvedPrivacy(local_noise, user_noise, q_user)

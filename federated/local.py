@@ -1,0 +1,261 @@
+"""What a device does in a round, with no Flower in sight: train on its own clips, test on them.
+
+The client app (:mod:`federated.client_app`) unpacks a message into a :class:`Setup` and the
+global weights, and calls :func:`train_round` or :func:`evaluate_local`. Training goes through
+the project's one training core, :func:`speech.train.train_epoch`, with the task plug-in's own
+loss; under local DP, Opacus wraps the model, optimizer and loader and the core runs unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import torch
+
+from federated.accounting import Release, epsilon
+from federated.data import device_clips
+from speech.checkpoint import build_model, read_checkpoint
+from speech.data.dataset import collate, make_loader
+from speech.train import train_epoch
+
+
+@dataclass
+class Setup:
+    """Everything a device needs besides the weights; the server sends it with every round.
+
+    ``task``: the task config (``_target_`` and options), ``checkpoint``: the centrally
+    trained file every device already holds (for the model's shape and features),
+    ``privacy``: local DP settings (``noise``, ``max_grad_norm``, ``batch_size``, ``delta``,
+    ``max_epsilon``, ``mode``), ``faults``: injected fault probabilities.
+    """
+
+    task: dict[str, Any]
+    manifest: str
+    checkpoint: str
+    test_share: float = 0.34
+    max_devices: int | None = None
+    empty_devices: int = 0
+    seed: int = 0
+    local_lr: float = 0.05
+    local_epochs: int = 1
+    local_batch_size: int = 8
+    privacy: dict[str, Any] = field(default_factory=dict)
+    faults: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Setup:
+        return cls(**json.loads(text))
+
+    @property
+    def task_name(self) -> str:
+        return self.task.get("name", "kws")
+
+
+@lru_cache(maxsize=2)
+def _meta(checkpoint: str) -> dict[str, Any]:
+    payload = read_checkpoint(checkpoint)
+    return {k: v for k, v in payload.items() if k != "state_dict"}
+
+
+def build_task(setup: Setup):
+    """The task plug-in for ``setup``, shaped like its checkpoint (model and features)."""
+    from hydra.utils import get_class
+
+    meta = _meta(setup.checkpoint)
+    args = {k: v for k, v in setup.task.items() if k not in ("_target_",)}
+    if meta.get("features"):
+        args["features"] = meta["features"]
+    model = {"_target_": meta["model_class"], **meta["model_args"]}
+    args.pop("variants", None)  # a device has its own clips only
+    return get_class(setup.task["_target_"])(manifest=setup.manifest, model=model, **args)
+
+
+def new_model(setup: Setup, state: dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
+    payload = read_checkpoint(setup.checkpoint)
+    model = build_model(payload)
+    if state is not None:
+        model.load_state_dict(state)
+    return model
+
+
+def _dataset(task, setup: Setup, device: str, part: str):
+    """The device's local ``part`` as the task's own dataset class (empty: None)."""
+    clips = device_clips(
+        setup.manifest, setup.task_name, device, part, test_share=setup.test_share, seed=setup.seed
+    )
+    if not clips:
+        return None
+    ids = {u.id for u in clips}
+    if setup.task_name == "kws":
+        from speech.kws.data import KWSClips
+
+        ds = KWSClips(
+            setup.manifest,
+            split=("train", "dev", "test"),
+            wake_phrase=task.wake_phrase,
+            max_seconds=task.max_seconds,
+            train=part == "train",
+            seed=setup.seed,
+            speakers={u.speaker for u in clips},
+            target=task.target_window,
+        )
+        keep = [i for i, u in enumerate(ds.utts) if u.id in ids]
+        ds.utts = [ds.utts[i] for i in keep]
+        ds.paths = [ds.paths[i] for i in keep]
+        return ds
+    from speech.data.dataset import ManifestDataset
+
+    ds = ManifestDataset(
+        setup.manifest,
+        kinds=("request",),
+        speakers={u.speaker for u in clips},
+        tokenize=task.vocab.encode,
+    )
+    ds.utterances = [u for u in ds.utterances if u.id in ids]
+    return ds
+
+
+@dataclass
+class RoundResult:
+    """What a device reports after training (never its clips)."""
+
+    state: dict[str, torch.Tensor] | None
+    clips: int
+    steps: int
+    loss: float
+    seconds: float
+    status: str = "trained"  # trained | no_data | budget_exhausted
+    release: Release | None = None  # this round's local DP release (local_dp only)
+    local_epsilon: float = 0.0  # the device's cumulative epsilon after this round
+
+
+def train_round(
+    setup: Setup,
+    device: str,
+    state: dict[str, torch.Tensor],
+    history: list[Release],
+    *,
+    round_seed: int = 0,
+) -> RoundResult:
+    """Train the global weights on the device's local train clips for ``local_epochs``.
+
+    ``history``: the device's earlier local-DP releases (its accountant state, which the
+    device keeps across rounds). Under local DP the device refuses to train when this round
+    would take it past ``max_epsilon``.
+    """
+    task = build_task(setup)
+    data = _dataset(task, setup, device, "train")
+    if data is None:
+        return RoundResult(None, 0, 0, math.nan, 0.0, status="no_data")
+    torch.manual_seed(round_seed)
+    model = new_model(setup, state)
+    model.train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=setup.local_lr)
+    p = setup.privacy
+    if p.get("local_dp"):
+        from opacus import PrivacyEngine
+
+        rate = min(1.0, p["batch_size"] / len(data))
+        steps_per_epoch = max(1, round(1 / rate))
+        release = Release(p["noise"], rate, steps_per_epoch * setup.local_epochs)
+        after = epsilon([*history, release], p["delta"])
+        if p.get("max_epsilon") is not None and after > p["max_epsilon"]:
+            before = epsilon(history, p["delta"])
+            return RoundResult(None, 0, 0, math.nan, 0.0, "budget_exhausted", None, before)
+        loader = torch.utils.data.DataLoader(
+            data, batch_size=p["batch_size"], collate_fn=collate, shuffle=True
+        )
+        engine = PrivacyEngine(accountant="rdp", secure_mode=False)
+        dp_model, dp_opt, dp_loader = engine.make_private(
+            module=model,
+            optimizer=optimizer,
+            data_loader=loader,
+            noise_multiplier=p["noise"],
+            max_grad_norm=p["max_grad_norm"],
+            poisson_sampling=True,
+            grad_sample_mode=p.get("grad_sample_mode", "hooks"),
+        )
+        total = steps = clips = 0
+        seconds = 0.0
+        for e in range(setup.local_epochs):
+            r = train_epoch(dp_model, task, dp_opt, dp_loader, epoch=e, per_sample=True)
+            total += r.loss * r.steps
+            steps, clips, seconds = steps + r.steps, clips + r.clips, seconds + r.seconds
+        weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        # Opacus counted its own steps; the ledger records the release as planned (the same
+        # count: one Poisson draw per step, empty draws included).
+        return RoundResult(
+            weights,
+            len(data),
+            steps,
+            total / max(steps, 1),
+            seconds,
+            "trained",
+            release,
+            after,
+        )
+    loader = make_loader(
+        data,
+        max_batch_seconds=setup.local_batch_size * task.max_seconds
+        if setup.task_name == "kws"
+        else setup.local_batch_size * 6.0,
+        shuffle=True,
+        seed=round_seed,
+    )
+    total = steps = clips = 0
+    seconds = 0.0
+    for e in range(setup.local_epochs):
+        r = train_epoch(model, task, optimizer, loader, epoch=e, grad_clip=5.0)
+        total += r.loss * r.steps
+        steps, clips, seconds = steps + r.steps, clips + r.clips, seconds + r.seconds
+    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return RoundResult(weights, len(data), steps, total / max(steps, 1), seconds)
+
+
+@torch.no_grad()
+def evaluate_local(
+    setup: Setup, device: str, state: dict[str, torch.Tensor], thresholds: list[float]
+) -> dict[str, float]:
+    """The global model on the device's local test clips: counts only, never the clips.
+
+    Wake word: positives and negatives, and how many of each fall below / reach each of
+    ``thresholds`` (``rejected_<i>``, ``accepted_<i>``). Recognizer: word errors and words.
+    """
+    task = build_task(setup)
+    data = _dataset(task, setup, device, "test")
+    if data is None:
+        return {"clips": 0}
+    model = new_model(setup, state).eval()
+    loader = make_loader(data, max_batch_seconds=60.0, shuffle=False, seed=0)
+    if setup.task_name == "kws":
+        pos, neg = [], []
+        for batch in loader:
+            scores = task.clip_scores(model, batch)
+            labels = batch.labels.numpy()
+            pos += list(scores[labels >= 0])
+            neg += list(scores[labels < 0])
+        out: dict[str, float] = {"clips": len(data), "positives": len(pos), "negatives": len(neg)}
+        for i, t in enumerate(thresholds):
+            out[f"rejected_{i}"] = int(np.sum(np.array(pos) < t))
+            out[f"accepted_{i}"] = int(np.sum(np.array(neg) >= t))
+        return out
+    from speech.asr.decode import greedy
+    from speech.data.align import word_errors
+
+    errors = words = 0
+    for batch in loader:
+        log_probs, out_len = task.forward(model, batch, train=False)
+        for b in range(len(batch.ids)):
+            ref = task.vocab.decode(batch.targets[b, : int(batch.target_lengths[b])].tolist())
+            hyp = greedy(log_probs[b, : int(out_len[b])], task.vocab)
+            errors += word_errors(ref.split(), hyp.split())
+            words += len(ref.split())
+    return {"clips": len(data), "word_errors": errors, "words": words}

@@ -1,0 +1,621 @@
+"""The server side: a Flower ``ServerApp`` (Message API) that runs the rounds.
+
+A run: ask every device who it is (a ``query`` message: device id and clip count), fix the
+noise for this population, check the starting model centrally and on every device's local
+test clips, then for each round sample devices (Poisson), send the global weights, screen the
+replies, aggregate through the strategy chain (:mod:`federated.strategy`), step the server
+optimizer, and append the privacy and contribution ledgers. At the end the same checks again,
+a checkpoint of the improved model, ``summary.json``, ``rounds.csv`` and plots.
+
+``flwr run .`` starts :data:`app`, which composes the Hydra config from the run config's
+``overrides``; ``python -m federated.simulate`` builds the same run from its own config.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MessageType, RecordDict
+from flwr.serverapp import Grid, ServerApp
+from tqdm import tqdm
+
+from federated.accounting import Release, epsilon
+from federated.config import FederatedConfig, PrivacyConfig, resolve
+from federated.ledger import ACCOUNTANT, Ledger
+from federated.local import Setup
+from federated.strategy import ServerOptimizer, build_chain, screen, update_vector
+
+log = logging.getLogger("federated")
+
+
+@dataclass
+class RunSpec:
+    """A federated run, fully resolved (what :mod:`federated.simulate` composes)."""
+
+    setup: Setup
+    fed: FederatedConfig
+    privacy: PrivacyConfig
+    out_dir: str
+    central_manifest: str | None = None
+    central_max_clips: int = 200
+    progress: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _config(setup: Setup, **more) -> ConfigRecord:
+    return ConfigRecord({"setup": setup.to_json(), **more})
+
+
+def _handshake(grid: Grid, setup: Setup, timeout: float) -> dict[int, tuple[str, int]]:
+    """node id -> (device id, local training clips), from every connected device."""
+    nodes = list(grid.get_node_ids())
+    msgs = [
+        Message(
+            RecordDict({"config": _config(setup)}), dst_node_id=n, message_type=MessageType.QUERY
+        )
+        for n in nodes
+    ]
+    out = {}
+    for reply in grid.send_and_receive(msgs, timeout=timeout):
+        if reply.has_error():
+            log.warning(
+                "node %s did not answer the handshake: %s",
+                reply.metadata.src_node_id,
+                reply.error.reason,
+            )
+            continue
+        device = str(reply.content.config_records["device"]["device"])
+        clips = int(reply.content.metric_records["metrics"]["clips"])
+        out[reply.metadata.src_node_id] = (device, clips)
+    return out
+
+
+def _federated_eval(
+    grid: Grid,
+    setup: Setup,
+    arrays: ArrayRecord,
+    nodes: list[int],
+    thresholds: list[float],
+    timeout: float,
+) -> dict[str, dict[str, float]]:
+    """Per device: counts on its local test clips (the global model, federated evaluation)."""
+    record = RecordDict({"arrays": arrays, "config": _config(setup, thresholds=thresholds)})
+    msgs = [Message(record, dst_node_id=n, message_type=MessageType.EVALUATE) for n in nodes]
+    out = {}
+    for reply in grid.send_and_receive(msgs, timeout=timeout):
+        if reply.has_error():
+            continue
+        device = str(reply.content.config_records["device"]["device"])
+        out[device] = dict(reply.content.metric_records["metrics"])
+    return out
+
+
+def pooled(per_device: dict[str, dict[str, float]], task: str, i: int = 0) -> dict[str, float]:
+    """Pooled local-test figures over devices at threshold ``i`` (wake word) or WER."""
+    if task == "kws":
+        pos = sum(d.get("positives", 0) for d in per_device.values())
+        neg = sum(d.get("negatives", 0) for d in per_device.values())
+        rej = sum(d.get(f"rejected_{i}", 0) for d in per_device.values())
+        acc = sum(d.get(f"accepted_{i}", 0) for d in per_device.values())
+        return {
+            "frr": rej / pos if pos else math.nan,
+            "far": acc / neg if neg else math.nan,
+            "positives": pos,
+            "negatives": neg,
+        }
+    words = sum(d.get("words", 0) for d in per_device.values())
+    errors = sum(d.get("word_errors", 0) for d in per_device.values())
+    return {"wer": errors / words if words else math.nan, "words": words}
+
+
+def improvement_ci(
+    before: dict[str, dict[str, float]],
+    after: dict[str, dict[str, float]],
+    task: str,
+    i_before: int,
+    i_after: int,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Pooled FRR (or WER) before minus after, with a 95% bootstrap interval over devices."""
+    devices = sorted(set(before) & set(after))
+    if task == "kws":
+        num_b = np.array([before[d].get(f"rejected_{i_before}", 0) for d in devices], float)
+        num_a = np.array([after[d].get(f"rejected_{i_after}", 0) for d in devices], float)
+        den = np.array([before[d].get("positives", 0) for d in devices], float)
+    else:
+        num_b = np.array([before[d].get("word_errors", 0) for d in devices], float)
+        num_a = np.array([after[d].get("word_errors", 0) for d in devices], float)
+        den = np.array([before[d].get("words", 0) for d in devices], float)
+    if den.sum() == 0:
+        return {"gain": math.nan, "low": math.nan, "high": math.nan, "devices": len(devices)}
+    gain = (num_b.sum() - num_a.sum()) / den.sum()
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(devices), len(devices))
+        d = den[idx].sum()
+        if d > 0:
+            boots.append((num_b[idx].sum() - num_a[idx].sum()) / d)
+    low, high = np.percentile(boots, [2.5, 97.5])
+    return {"gain": float(gain), "low": float(low), "high": float(high), "devices": len(devices)}
+
+
+def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
+    """The whole federated run on ``grid``; returns (and writes) the summary."""
+    from speech.checkpoint import read_checkpoint, write_checkpoint
+
+    fed, privacy, setup = spec.fed, spec.privacy, spec.setup
+    out = Path(spec.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    payload = read_checkpoint(setup.checkpoint)
+    meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    arrays = ArrayRecord(
+        {k: v.detach().cpu().contiguous() for k, v in payload["state_dict"].items()}
+    )
+
+    devices = _handshake(grid, setup, fed.timeout)
+    if not devices:
+        raise RuntimeError("no device answered; are the SuperNodes connected?")
+    node_of = {dev: node for node, (dev, _) in devices.items()}
+    clips = {dev: n for dev, n in devices.values()}
+    population = sorted(node_of)
+    nonzero = [n for n in clips.values() if n > 0]
+    resolved = resolve(privacy, fed, len(population), min(nonzero) if nonzero else 1)
+    setup.privacy = {
+        "mode": privacy.mode,
+        "local_dp": privacy.local_dp,
+        "noise": resolved.local_noise,
+        "max_grad_norm": privacy.local.max_grad_norm,
+        "batch_size": privacy.local.batch_size,
+        "grad_sample_mode": privacy.local.grad_sample_mode,
+        "delta": privacy.delta,
+        "max_epsilon": privacy.max_epsilon,
+    }
+    q = resolved.user_sample_rate
+    outer, inner = build_chain(privacy, resolved.user_noise, fed.devices_per_round)
+    server_opt = ServerOptimizer(fed.server, fed.server_lr, fed.betas, fed.tau)
+    ledger = Ledger(out)
+    task = setup.task_name
+    (out / "run.json").write_text(
+        json.dumps(
+            {
+                "setup": asdict(setup),
+                "federated": asdict(fed),
+                "privacy": privacy.asdict(),
+                "resolved": asdict(resolved),
+                "devices": len(population),
+                **spec.extra,
+            },
+            indent=1,
+            default=str,
+        )
+    )
+
+    # --- before: central and on the devices ----------------------------------------------
+    central_before = _central(spec, meta, arrays)
+    thresholds_before = _thresholds(meta, central_before)
+    nodes_all = [node_of[d] for d in population]
+    local_before = _federated_eval(grid, setup, arrays, nodes_all, thresholds_before, fed.timeout)
+
+    rng = random.Random(fed.seed)
+    user_history: list[Release] = []
+    local_history: dict[str, list[Release]] = {d: [] for d in population}
+    excluded: dict[str, str] = {}
+    counts = {
+        k: 0
+        for k in (
+            "sampled",
+            "accepted",
+            "error",
+            "timed_out",
+            "rejected",
+            "no_data",
+            "budget_exhausted",
+            "excluded_budget",
+        )
+    }
+    rows = []
+    writer = _tensorboard(out)
+    bar = tqdm(range(1, fed.rounds + 1), desc="rounds", unit="round", disable=not spec.progress)
+    stopped = ""
+    for rnd in bar:
+        t0 = time.time()
+        # User-level budget: the round's release must fit for everyone, or the run stops.
+        if privacy.user_dp and privacy.max_epsilon is not None:
+            nxt = epsilon([*user_history, Release(resolved.user_noise, q, 1)], privacy.delta)
+            if nxt > privacy.max_epsilon:
+                stopped = (
+                    f"round {rnd}: the next release would spend user-level epsilon "
+                    f"{nxt:.3f} > budget {privacy.max_epsilon}"
+                )
+                for d in population:
+                    excluded[d] = "budget"
+                _ledger_rows(
+                    ledger,
+                    rnd,
+                    population,
+                    {},
+                    {},
+                    clips,
+                    local_history,
+                    user_history,
+                    privacy,
+                    resolved,
+                    q,
+                    excluded,
+                    inner,
+                    outer,
+                )
+                break
+        # Local-DP budgets: the server mirrors each device's releases from the replies.
+        if privacy.local_dp and privacy.max_epsilon is not None:
+            for d in population:
+                if d in excluded or not clips[d]:
+                    continue
+                rate = min(1.0, privacy.local.batch_size / clips[d])
+                nxt = Release(
+                    resolved.local_noise, rate, fed.local_epochs * max(1, round(1 / rate))
+                )
+                if epsilon([*local_history[d], nxt], privacy.delta) > privacy.max_epsilon:
+                    excluded[d] = "budget"
+                    counts["excluded_budget"] += 1
+        eligible = [d for d in population if d not in excluded]
+        sampled = [d for d in eligible if rng.random() < q]
+        counts["sampled"] += len(sampled)
+        status: dict[str, str] = {d: "timed_out" for d in sampled}
+        contributions: dict[str, dict[str, Any]] = {}
+        accepted = []
+        losses = []
+        if sampled:
+            inner.selected = [node_of[d] for d in sampled]
+            msgs = list(outer.configure_train(rnd, arrays, _config(setup), grid))
+            replies = list(grid.send_and_receive(msgs, timeout=fed.timeout))
+            reference = {k: v.numpy() for k, v in arrays.items()}
+            by_node = {n: d for d, n in node_of.items()}
+            for reply in replies:
+                dev = by_node.get(reply.metadata.src_node_id)
+                if dev is None:
+                    continue
+                verdict, detail = screen(reply, reference)
+                status[dev] = verdict
+                if not reply.has_error():
+                    info = reply.content.config_records.get("device", ConfigRecord())
+                    rel = list(info.get("release", []))
+                    if rel:
+                        local_history[dev].append(
+                            Release(float(rel[0]), float(rel[1]), int(rel[2]))
+                        )
+                if verdict == "accepted":
+                    accepted.append(reply)
+                    m = reply.content.metric_records["metrics"]
+                    losses.append(float(m.get("loss", math.nan)))
+                    upd = update_vector(next(iter(reply.content.array_records.values())), reference)
+                    contributions[dev] = {"update": upd}
+                elif verdict == "rejected":
+                    log.warning("round %d: %s's update rejected: %s", rnd, dev, detail)
+                if verdict == "budget_exhausted":
+                    excluded[dev] = "budget"
+            for v in status.values():
+                if v != "accepted":
+                    counts[v if v in counts else "error"] += 1
+            counts["accepted"] += len(accepted)
+            if accepted:
+                agg, _ = outer.aggregate_train(rnd, accepted)
+                if agg is not None:
+                    d_agg = update_vector(agg, reference)
+                    arrays = server_opt.step(arrays, agg)
+                    norm_agg = float(np.linalg.norm(d_agg))
+                    for c in contributions.values():
+                        u = c.pop("update")
+                        n = float(np.linalg.norm(u))
+                        c["update_norm"] = n
+                        c["alignment"] = (
+                            float(u @ d_agg / (n * norm_agg)) if n and norm_agg else 0.0
+                        )
+        if privacy.user_dp:
+            user_history.append(Release(resolved.user_noise, q, 1))
+        _ledger_rows(
+            ledger,
+            rnd,
+            population,
+            status,
+            contributions,
+            clips,
+            local_history,
+            user_history,
+            privacy,
+            resolved,
+            q,
+            excluded,
+            inner,
+            outer,
+        )
+        user_eps = epsilon(user_history, privacy.delta) if privacy.user_dp else 0.0
+        local_eps = max(
+            (epsilon(h, privacy.delta) for h in local_history.values() if h), default=0.0
+        )
+        row = {
+            "round": rnd,
+            "sampled": len(sampled),
+            "accepted": len(accepted),
+            "loss": float(np.mean(losses)) if losses else math.nan,
+            "user_epsilon": user_eps,
+            "max_local_epsilon": local_eps,
+            "seconds": time.time() - t0,
+        }
+        if fed.evaluate_every and rnd % fed.evaluate_every == 0 and rnd < fed.rounds:
+            mid = _federated_eval(grid, setup, arrays, nodes_all, thresholds_before, fed.timeout)
+            row.update(
+                {f"local_{k}": v for k, v in pooled(mid, task, 1 if task == "kws" else 0).items()}
+            )
+        rows.append(row)
+        for k, v in row.items():
+            if k != "round" and isinstance(v, (int, float)) and math.isfinite(v):
+                writer.add_scalar(f"federated/{k}", v, rnd)
+        bar.set_postfix(
+            accepted=len(accepted), loss=f"{row['loss']:.3f}", eps=f"{max(user_eps, local_eps):.2f}"
+        )
+    writer.close()
+
+    # --- after ------------------------------------------------------------------------------
+    central_after = _central(spec, meta, arrays)
+    thresholds_after = _thresholds(meta, central_after)
+    local_after = _federated_eval(grid, setup, arrays, nodes_all, thresholds_after, fed.timeout)
+    new_meta = json.loads(json.dumps(meta, default=str))
+    if task == "kws" and "threshold_at_target" in central_after:
+        new_meta["extra"]["threshold"] = central_after["threshold_at_target"]
+    state = {k: torch.from_numpy(np.array(v.numpy())) for k, v in arrays.items()}
+    write_checkpoint({**payload, **new_meta, "state_dict": state}, out / "model.pt")
+    summary = _summary(
+        spec,
+        task,
+        central_before,
+        central_after,
+        local_before,
+        local_after,
+        counts,
+        user_history,
+        local_history,
+        privacy,
+        resolved,
+        rows,
+        stopped,
+        time.time() - started,
+        len(population),
+    )
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    (out / "local_eval.json").write_text(json.dumps({"before": local_before, "after": local_after}))
+    _write_csv(out / "rounds.csv", rows)
+    _plot(out, rows, summary)
+    latest = out.parent / "latest"
+    if out.parent.name == "federated" or latest.is_symlink():
+        try:
+            if latest.is_symlink() or latest.exists():
+                latest.unlink()
+            latest.symlink_to(out.name)
+        except OSError:
+            pass
+    return summary
+
+
+def _central(spec: RunSpec, meta: dict[str, Any], arrays: ArrayRecord) -> dict[str, float]:
+    if not spec.central_manifest:
+        return {}
+    from federated.central import evaluate_central
+    from federated.local import build_task, new_model
+
+    state = {k: torch.from_numpy(np.array(v.numpy())) for k, v in arrays.items()}
+    model = new_model(spec.setup, state)
+    task = None
+    if spec.setup.task_name == "asr":
+        task = build_task(Setup(**{**asdict(spec.setup), "manifest": spec.central_manifest}))
+    return evaluate_central(
+        model, meta, spec.central_manifest, task=task, max_clips=spec.central_max_clips
+    )
+
+
+def _thresholds(meta: dict[str, Any], central: dict[str, float]) -> list[float]:
+    if meta["task"] != "kws":
+        return []
+    stored = float(meta["extra"]["threshold"])
+    return [stored, float(central.get("threshold_at_target", stored))]
+
+
+def _ledger_rows(
+    ledger,
+    rnd,
+    population,
+    status,
+    contributions,
+    clips,
+    local_history,
+    user_history,
+    privacy,
+    resolved,
+    q,
+    excluded,
+    inner,
+    outer,
+) -> None:
+    clip_norm = getattr(outer, "clipping_norm", None) if privacy.user_dp else None
+    user_release = (
+        {
+            "noise_multiplier": resolved.user_noise,
+            "sample_rate": q,
+            "steps": 1,
+            "clipping_norm": clip_norm,
+        }
+        if privacy.user_dp and user_history and len(user_history) == rnd
+        else None
+    )
+    user_eps = epsilon(user_history, privacy.delta) if privacy.user_dp else None
+    priv, contrib = [], []
+    for d in population:
+        st = status.get(d)
+        sampled = st is not None
+        trained = st in ("accepted", "rejected")
+        local_release = None
+        if privacy.local_dp and trained and local_history[d]:
+            r = local_history[d][-1]
+            local_release = {**r.asdict(), "max_grad_norm": privacy.local.max_grad_norm}
+        priv.append(
+            {
+                "round": rnd,
+                "device": d,
+                "mode": privacy.mode,
+                "sampled": sampled,
+                "status": st
+                if sampled
+                else (f"excluded: {excluded[d]}" if d in excluded else "not sampled"),
+                "clips": clips[d] if trained else 0,
+                "local_release": local_release,
+                "local_epsilon": epsilon(local_history[d], privacy.delta)
+                if privacy.local_dp
+                else None,
+                "user_release": user_release,
+                "user_epsilon": user_eps,
+                "delta": privacy.delta,
+                "max_epsilon": privacy.max_epsilon,
+                "accountant": ACCOUNTANT,
+            }
+        )
+        if sampled:
+            c = contributions.get(d, {})
+            contrib.append(
+                {
+                    "round": rnd,
+                    "device": d,
+                    "sampled": True,
+                    "accepted": st == "accepted",
+                    "reason": None if st == "accepted" else st,
+                    "update_norm": c.get("update_norm"),
+                    "alignment": c.get("alignment"),
+                }
+            )
+    ledger.append(priv, contrib)
+
+
+def _summary(
+    spec,
+    task,
+    cb,
+    ca,
+    lb,
+    la,
+    counts,
+    user_history,
+    local_history,
+    privacy,
+    resolved,
+    rows,
+    stopped,
+    seconds,
+    n_devices,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "task": task,
+        "privacy": privacy.mode,
+        "server": spec.fed.server,
+        "devices": n_devices,
+        "rounds_run": len(rows),
+        "seconds": round(seconds, 1),
+        "counts": counts,
+        "stopped": stopped or None,
+        "user_noise": resolved.user_noise,
+        "local_noise": resolved.local_noise,
+        "user_epsilon": epsilon(user_history, privacy.delta) if privacy.user_dp else None,
+        "max_local_epsilon": max(
+            (epsilon(h, privacy.delta) for h in local_history.values() if h), default=0.0
+        )
+        if privacy.local_dp
+        else None,
+        "delta": privacy.delta,
+        "central_before": cb,
+        "central_after": ca,
+    }
+    if task == "kws":
+        out["local_before"] = {"stored": pooled(lb, task, 0), "target": pooled(lb, task, 1)}
+        out["local_after"] = {"stored": pooled(la, task, 0), "target": pooled(la, task, 1)}
+        out["gain_frr_at_target"] = improvement_ci(lb, la, task, 1, 1)
+        out["gain_frr_at_stored"] = improvement_ci(lb, la, task, 0, 0)
+    else:
+        out["local_before"] = pooled(lb, task)
+        out["local_after"] = pooled(la, task)
+        out["gain_wer"] = improvement_ci(lb, la, task, 0, 0)
+    return out
+
+
+def _tensorboard(out: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+
+        return SummaryWriter(str(out / "tb"))
+    except ImportError:  # tensorboard is a dependency; keep the run going without it
+
+        class _Null:
+            def add_scalar(self, *a, **k): ...
+            def close(self): ...
+
+        return _Null()
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    keys = sorted({k for r in rows for k in r}, key=lambda k: (k != "round", k))
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _plot(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    if not rows:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    r = [x["round"] for x in rows]
+    ax[0].plot(r, [x["loss"] for x in rows], marker=".")
+    ax[0].set(xlabel="round", ylabel="mean local training loss", title="training")
+    eps = [x["user_epsilon"] or x["max_local_epsilon"] for x in rows]
+    ax[1].plot(r, eps, marker=".", color="C3")
+    ax[1].set(
+        xlabel="round",
+        ylabel=f"epsilon (delta {summary['delta']:g})",
+        title=f"privacy spent ({summary['privacy']})",
+    )
+    fig.tight_layout()
+    fig.savefig(out / "rounds.png", dpi=110)
+    plt.close(fig)
+
+
+# --- `flwr run .` ---------------------------------------------------------------------------
+app = ServerApp()
+
+
+@app.main()
+def main(grid: Grid, context: Context) -> None:
+    from federated.simulate import compose_spec
+
+    overrides = str(context.run_config.get("overrides", "")).split()
+    spec = compose_spec(overrides)
+    summary = run_server(grid, spec)
+    log.info(
+        "federated run done: %s",
+        json.dumps({k: summary[k] for k in ("devices", "rounds_run", "seconds")}),
+    )

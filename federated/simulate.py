@@ -1,0 +1,203 @@
+"""Simulate a federated run on one machine: ``python -m federated.simulate``.
+
+A Hydra app (``conf/simulate.yaml``): it builds (or finds) the federated corpus and the
+central one, checks the privacy settings for this population, and runs the project's
+``ClientApp`` and ``ServerApp`` in Flower's simulation engine, one simulated SuperNode per
+device::
+
+    python -m federated.simulate                                   # wake word, user-level DP
+    python -m federated.simulate privacy=local_dp privacy.local.target_epsilon=8
+    python -m federated.simulate privacy=none federated=fedadam    # no DP: warns
+    python -m federated.simulate task=asr federated.rounds=10
+
+The run folder (``outputs/federated/<task>-<privacy>-<time>``, linked as
+``outputs/federated/latest``) holds ``summary.json``, ``rounds.csv``, ``rounds.png``, the
+ledgers (``python -m federated.ledger DEVICE``), TensorBoard logs and the improved ``model.pt``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+SHIPPED = {"kws": "models/kws-hey-nova/model.pt", "asr": "models/asr-tiny/model.pt"}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spec_from_config(cfg) -> Any:
+    """A :class:`~federated.server_app.RunSpec` from the composed config (builds corpora)."""
+    from hydra.utils import instantiate, to_absolute_path
+    from omegaconf import OmegaConf
+
+    from federated.config import FederatedConfig, PrivacyConfig
+    from federated.data import population
+    from federated.local import Setup
+    from federated.server_app import RunSpec
+    from speech.data.build import build_corpus
+
+    fed: FederatedConfig = instantiate(cfg.federated, _convert_="all")
+    privacy: PrivacyConfig = instantiate(cfg.privacy, _convert_="all")
+    task = OmegaConf.to_container(cfg.task, resolve=True)
+    if task.get("name") not in SHIPPED:
+        raise ValueError(f"task={task.get('name')}: federated training supports kws and asr")
+    checkpoint = fed.checkpoint or SHIPPED[task["name"]]
+    checkpoint = to_absolute_path(checkpoint)
+    from speech.checkpoint import read_checkpoint
+
+    kind = read_checkpoint(checkpoint)["task"]
+    if kind != task["name"]:
+        raise ValueError(
+            f"federated.checkpoint={checkpoint}: a {kind} checkpoint, but task={task['name']}"
+        )
+    root = to_absolute_path(cfg.out_root)
+    corpus, _ = build_corpus(
+        instantiate(cfg.data, _convert_="all"), root, workers=cfg.workers, progress=cfg.progress
+    )
+    central = None
+    if cfg.get("central") is not None:
+        central_dir, _ = build_corpus(
+            instantiate(cfg.central, _convert_="all"),
+            root,
+            workers=cfg.workers,
+            progress=cfg.progress,
+        )
+        central = str(central_dir / "manifest.jsonl")
+    manifest = str(corpus / "manifest.jsonl")
+    devices = population(
+        manifest, task["name"], max_devices=fed.max_devices, empty_devices=fed.faults.empty_devices
+    )
+    setup = Setup(
+        task=task,
+        manifest=manifest,
+        checkpoint=checkpoint,
+        test_share=fed.local_test_share,
+        max_devices=fed.max_devices,
+        empty_devices=fed.faults.empty_devices,
+        seed=fed.seed,
+        local_lr=fed.local_lr,
+        local_epochs=fed.local_epochs,
+        local_batch_size=fed.local_batch_size,
+        faults={
+            k: getattr(fed.faults, k)
+            for k in ("dropout", "straggle", "straggle_seconds", "corrupt")
+        },
+    )
+    return RunSpec(
+        setup=setup,
+        fed=fed,
+        privacy=privacy,
+        out_dir=to_absolute_path(cfg.out_dir),
+        central_manifest=central,
+        central_max_clips=cfg.central_max_clips,
+        progress=cfg.progress,
+        extra={
+            "devices_planned": len(devices),
+            "config": OmegaConf.to_container(cfg, resolve=True),
+        },
+    )
+
+
+def compose_spec(overrides: list[str]):
+    """The same run spec outside Hydra's main (for ``flwr run .``'s ServerApp)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="simulate", overrides=overrides)
+    return spec_from_config(cfg)
+
+
+def check_population(spec) -> None:
+    """Fail before starting Ray when the privacy settings cannot work for this population."""
+    from federated.config import resolve
+    from federated.data import device_clips, population
+
+    s = spec.setup
+    devices = population(
+        s.manifest, s.task_name, max_devices=s.max_devices, empty_devices=s.empty_devices
+    )
+    clips = [
+        len(device_clips(s.manifest, s.task_name, d, "train", test_share=s.test_share, seed=s.seed))
+        for d in devices
+    ]
+    nonzero = [c for c in clips if c]
+    resolve(spec.privacy, spec.fed, len(devices), min(nonzero) if nonzero else 1)
+
+
+def simulate(spec, *, num_cpus_per_client: float = 1.0) -> dict[str, Any]:
+    """Run ``spec`` in Flower's simulation engine; returns the run summary."""
+    from flwr.serverapp import ServerApp
+    from flwr.simulation import run_simulation
+
+    from federated.client_app import app as client_app
+    from federated.data import population
+    from federated.server_app import run_server
+
+    s = spec.setup
+    n = len(
+        population(
+            s.manifest, s.task_name, max_devices=s.max_devices, empty_devices=s.empty_devices
+        )
+    )
+    result: dict[str, Any] = {}
+    server_app = ServerApp()
+
+    @server_app.main()
+    def _main(grid, context) -> None:
+        result.update(run_server(grid, spec))
+
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    run_simulation(
+        server_app=server_app,
+        client_app=client_app,
+        num_supernodes=n,
+        backend_config={
+            "client_resources": {"num_cpus": num_cpus_per_client, "num_gpus": 0.0},
+            "init_args": {"log_to_driver": False, "include_dashboard": False},
+        },
+    )
+    if not result:
+        raise RuntimeError("the server app stopped before the run finished; see the log above")
+    return result
+
+
+def main() -> None:
+    import hydra
+    from hydra.errors import InstantiationException
+    from omegaconf import DictConfig
+
+    from federated.config import ConfigError
+    from speech.checkpoint import CheckpointError
+    from speech.train import one_line
+
+    @hydra.main(version_base="1.3", config_path="../conf", config_name="simulate")
+    def run(cfg: DictConfig) -> None:
+        try:
+            spec = spec_from_config(cfg)
+            check_population(spec)
+        except (ConfigError, CheckpointError, ValueError, InstantiationException) as exc:
+            print(f"error: {one_line(exc)}", file=sys.stderr)
+            sys.exit(2)
+        if spec.privacy.mode == "none":
+            warnings.warn(
+                "privacy=none: no differential privacy; the devices' updates are visible to "
+                "the server as they are",
+                stacklevel=1,
+            )
+            print(
+                "warning: privacy=none: this run gives the devices no differential privacy",
+                file=sys.stderr,
+            )
+        logging.getLogger("flwr").setLevel(logging.WARNING)
+        summary = simulate(spec, num_cpus_per_client=cfg.num_cpus_per_client)
+        print(json.dumps(summary, indent=1))
+
+    run()
+
+
+if __name__ == "__main__":
+    main()

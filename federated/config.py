@@ -8,6 +8,7 @@ that names the value and says why.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -26,8 +27,9 @@ def _build(cls, value):
         return value
     if value is None:
         return cls()
-    if not isinstance(value, dict):
+    if not isinstance(value, Mapping):
         raise ConfigError(f"{cls.__name__} expects a mapping, got {value!r}")
+    value = dict(value)
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(value) - known - {"_target_"})
     if unknown:

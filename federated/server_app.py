@@ -214,11 +214,13 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     user_history: list[Release] = []
     local_history: dict[str, list[Release]] = {d: [] for d in population}
     excluded: dict[str, str] = {}
+    reported: dict[str, float] = {}  # each device's own accountant, as it reports it
     counts = {
         k: 0
         for k in (
             "sampled",
             "accepted",
+            "dropped",
             "error",
             "timed_out",
             "rejected",
@@ -258,6 +260,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
                     excluded,
                     inner,
                     outer,
+                    reported,
                 )
                 break
         # Local-DP budgets: the server mirrors each device's releases from the replies.
@@ -291,6 +294,8 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
                     continue
                 verdict, detail = screen(reply, reference)
                 status[dev] = verdict
+                if detail:
+                    contributions.setdefault(dev, {})["detail"] = detail
                 if not reply.has_error():
                     info = reply.content.config_records.get("device", ConfigRecord())
                     rel = list(info.get("release", []))
@@ -298,12 +303,14 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
                         local_history[dev].append(
                             Release(float(rel[0]), float(rel[1]), int(rel[2]))
                         )
+                if not reply.has_error() and "metrics" in reply.content.metric_records:
+                    m = reply.content.metric_records["metrics"]
+                    reported[dev] = float(m.get("local-epsilon", 0.0))
                 if verdict == "accepted":
                     accepted.append(reply)
-                    m = reply.content.metric_records["metrics"]
                     losses.append(float(m.get("loss", math.nan)))
                     upd = update_vector(next(iter(reply.content.array_records.values())), reference)
-                    contributions[dev] = {"update": upd}
+                    contributions.setdefault(dev, {})["update"] = upd
                 elif verdict == "rejected":
                     log.warning("round %d: %s's update rejected: %s", rnd, dev, detail)
                 if verdict == "budget_exhausted":
@@ -319,6 +326,8 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
                     arrays = server_opt.step(arrays, agg)
                     norm_agg = float(np.linalg.norm(d_agg))
                     for c in contributions.values():
+                        if "update" not in c:
+                            continue
                         u = c.pop("update")
                         n = float(np.linalg.norm(u))
                         c["update_norm"] = n
@@ -342,6 +351,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
             excluded,
             inner,
             outer,
+            reported,
         )
         user_eps = epsilon(user_history, privacy.delta) if privacy.user_dp else 0.0
         local_eps = max(
@@ -449,6 +459,7 @@ def _ledger_rows(
     excluded,
     inner,
     outer,
+    reported,
 ) -> None:
     clip_norm = getattr(outer, "clipping_norm", None) if privacy.user_dp else None
     user_release = (
@@ -485,6 +496,7 @@ def _ledger_rows(
                 "local_epsilon": epsilon(local_history[d], privacy.delta)
                 if privacy.local_dp
                 else None,
+                "device_reported_epsilon": reported.get(d) if privacy.local_dp else None,
                 "user_release": user_release,
                 "user_epsilon": user_eps,
                 "delta": privacy.delta,
@@ -503,6 +515,7 @@ def _ledger_rows(
                     "reason": None if st == "accepted" else st,
                     "update_norm": c.get("update_norm"),
                     "alignment": c.get("alignment"),
+                    "detail": c.get("detail"),
                 }
             )
     ledger.append(priv, contrib)

@@ -109,12 +109,13 @@ def build_chain(privacy: PrivacyConfig, user_noise: float, expected_devices: int
 def screen(reply: Message, reference: dict[str, np.ndarray]) -> tuple[str, str]:
     """(status, detail) of a training reply: ``accepted`` or why it is left out.
 
-    A reply is left out when the device failed (``error``), had nothing to train on
+    A reply is left out when the device dropped out (``dropped``) or failed (``error``), had nothing to train on
     (``no_data``) or no budget left (``budget_exhausted``), or when its arrays do not match the
     global model's names and shapes or hold NaN/infinite values (``rejected``).
     """
     if reply.has_error():
-        return "error", str(reply.error.reason)[:200]
+        detail = _last_line(str(reply.error.reason))
+        return ("dropped" if "dropped out" in detail else "error"), detail
     info = reply.content.config_records.get("device", ConfigRecord())
     status = str(info.get("status", "trained"))
     if status != "trained":
@@ -176,3 +177,12 @@ def update_vector(arrays: ArrayRecord, reference: dict[str, np.ndarray]) -> np.n
         if reference[k].dtype.kind == "f"
     ]
     return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _last_line(reason: str) -> str:
+    """The exception line of a (Ray-wrapped) ClientApp traceback."""
+    lines = [ln.strip() for ln in reason.strip().splitlines() if ln.strip()]
+    for line in reversed(lines):
+        if "Error" in line or "Exception" in line:
+            return line[-300:]
+    return (lines[-1] if lines else reason)[-300:]

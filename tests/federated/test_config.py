@@ -1,0 +1,84 @@
+"""Privacy settings are typed and checked at load: an impossible one names the value and why."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+
+from federated.config import ConfigError, FederatedConfig, PrivacyConfig, resolve
+from tests.conftest import compose_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("mode", ["user_dp", "local_dp", "both", "none"])
+def test_every_privacy_option_loads(mode):
+    cfg = compose_config("simulate", [f"privacy={mode}"])
+    p = instantiate(cfg.privacy, _convert_="all")
+    assert isinstance(p, PrivacyConfig) and p.mode == mode
+    assert p.local_dp == (mode in ("local_dp", "both")) and p.user_dp == (
+        mode in ("user_dp", "both")
+    )
+
+
+def test_dp_is_the_default_and_both_server_optimizers_load():
+    cfg = compose_config("simulate")
+    assert instantiate(cfg.privacy, _convert_="all").mode == "user_dp"
+    for option in ("default", "fedadam"):
+        fed = instantiate(compose_config("simulate", [f"federated={option}"]).federated)
+        assert isinstance(fed, FederatedConfig)
+
+
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        ("privacy.user.noise_multiplier=-1", "privacy.user.noise_multiplier=-1"),
+        ("privacy.local.max_grad_norm=0", "privacy.local.max_grad_norm=0"),
+        ("privacy.delta=1", "privacy.delta=1"),
+        ("privacy.delta=1.5", "promises nothing"),
+        ("privacy.mode=secret", "must be one of"),
+        ("privacy.user.clipping=both", "server or client"),
+        ("+privacy.user.noise=2", "unknown UserDP setting"),
+        ("federated.server=sgd", "fedavg or fedadam"),
+        ("federated.faults.dropout=2", "federated.faults.dropout=2"),
+    ],
+)
+def test_impossible_settings_fail_at_load(override, words):
+    cfg = compose_config("simulate", [override])
+    with pytest.raises((ConfigError, InstantiationException)) as info:
+        instantiate(cfg.privacy, _convert_="all")
+        instantiate(cfg.federated, _convert_="all")
+    assert words in str(info.value.__cause__ or info.value)
+
+
+def test_settings_that_this_population_cannot_meet():
+    fed = FederatedConfig(rounds=20, devices_per_round=10)
+    with pytest.raises(ConfigError, match=r"target_epsilon=0.001.*cannot be reached"):
+        resolve(PrivacyConfig(user={"target_epsilon": 1e-3}), fed, 100, 20)
+    with pytest.raises(ConfigError, match="below 1 / devices"):
+        resolve(PrivacyConfig(delta=0.05), fed, 100, 20)
+    with pytest.raises(ConfigError, match=r"max_epsilon=0\.01: one round"):
+        resolve(PrivacyConfig(max_epsilon=0.01), fed, 100, 20)
+    with pytest.raises(ConfigError, match="only 5 devices"):
+        resolve(PrivacyConfig(), fed, 5, 20)
+    z = resolve(PrivacyConfig(user={"target_epsilon": 8.0}), fed, 100, 20).user_noise
+    assert 0 < z < 2
+
+
+def test_the_simulate_command_gives_one_line_for_an_impossible_setting():
+    run = subprocess.run(
+        [sys.executable, "-m", "federated.simulate", "data=tiny", "privacy.delta=1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "privacy.delta=1" in last

@@ -1,0 +1,195 @@
+"""Federated runs in Flower's simulation engine on the tiny corpus, end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra.utils import instantiate
+
+from federated.accounting import epsilon
+from federated.ledger import format_device, read, recompute
+from tests.conftest import compose_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _spec(tiny_corpus, tmp_path, overrides):
+    from federated.simulate import spec_from_config
+
+    out, _ = tiny_corpus
+    cfg = compose_config(
+        "simulate",
+        [
+            "data=tiny",
+            "data@central=tiny",
+            f"out_root={out.parent}",
+            f"out_dir={tmp_path / 'run'}",
+            "progress=false",
+            *overrides,
+        ],
+    )
+    assert instantiate(cfg.data, _convert_="all").digest() in out.name
+    return spec_from_config(cfg)
+
+
+@pytest.fixture(scope="module")
+def local_dp_run(tiny_corpus, tmp_path_factory):
+    """Local DP with a budget, drop-outs, corrupt updates and an empty device."""
+    from federated.simulate import simulate
+
+    tmp = tmp_path_factory.mktemp("fed")
+    spec = _spec(
+        tiny_corpus,
+        tmp,
+        [
+            "privacy=local_dp",
+            "privacy.local.batch_size=2",
+            "privacy.local.noise_multiplier=1.0",
+            "privacy.max_epsilon=6",
+            "federated.rounds=4",
+            "federated.devices_per_round=5",
+            "federated.faults.dropout=0.15",
+            "federated.faults.corrupt=0.4",
+            "federated.faults.empty_devices=1",
+        ],
+    )
+    return simulate(spec), Path(spec.out_dir)
+
+
+def test_faults_never_stop_a_run_and_are_counted(local_dp_run):
+    summary, run = local_dp_run
+    c = summary["counts"]
+    assert summary["rounds_run"] == 4 and summary["devices"] == 6
+    assert c["accepted"] > 0 and c["no_data"] > 0 and c["dropped"] > 0 and c["rejected"] > 0
+    assert c["sampled"] == sum(
+        c[k]
+        for k in (
+            "accepted",
+            "dropped",
+            "error",
+            "timed_out",
+            "rejected",
+            "no_data",
+            "budget_exhausted",
+        )
+    )
+    contrib = read(run / "contribution.jsonl")
+    reasons = {r["reason"] for r in contrib if not r["accepted"]}
+    assert {"no_data", "rejected", "dropped"} <= reasons
+    assert all(r["alignment"] is not None for r in contrib if r["accepted"])
+    model = run / "model.pt"
+    from speech.checkpoint import load_model
+
+    net, _ = load_model(model, task="kws")
+    import torch
+
+    assert all(torch.isfinite(p).all() for p in net.state_dict().values())
+
+
+def test_each_device_keeps_its_accountant_and_its_budget(local_dp_run):
+    _, run = local_dp_run
+    rows = read(run / "privacy.jsonl")
+    devices = sorted({r["device"] for r in rows})
+    trained_twice = 0
+    for d in devices:
+        mine = [r for r in rows if r["device"] == d]
+        for r, (local, _) in zip(mine, recompute(mine), strict=True):
+            assert r["local_epsilon"] == pytest.approx(local, rel=1e-9)
+            assert r["local_epsilon"] <= 6 + 1e-9
+        trained = [r for r in mine if r["local_release"]]
+        if len(trained) >= 2:
+            trained_twice += 1
+            # the device's own accountant covers every round it trained, not the last one
+            last = trained[-1]
+            assert last["device_reported_epsilon"] == pytest.approx(last["local_epsilon"], rel=1e-6)
+            single = epsilon(
+                [
+                    __import__("federated.accounting", fromlist=["Release"]).Release(
+                        **{
+                            k: last["local_release"][k]
+                            for k in ("noise_multiplier", "sample_rate", "steps")
+                        }
+                    )
+                ],
+                last["delta"],
+            )
+            assert last["local_epsilon"] > single * 1.2
+    assert trained_twice > 0
+    assert any(r["status"] == "excluded: budget" for r in rows)
+    text = format_device(run, devices[0])
+    assert devices[0] in text and "local epsilon" in text
+
+
+def test_the_ledger_command(local_dp_run):
+    _, run = local_dp_run
+    ok = subprocess.run(
+        [sys.executable, "-m", "federated.ledger", "dev0000", "--run", str(run)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert ok.returncode == 0 and "spent: local epsilon" in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "federated.ledger", "nobody", "--run", str(run)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "nobody" in bad.stderr
+
+
+def test_user_dp_run_with_client_side_clipping_and_fedadam(tiny_corpus, tmp_path):
+    from federated.simulate import simulate
+
+    spec = _spec(
+        tiny_corpus,
+        tmp_path,
+        [
+            "privacy.user.clipping=client",
+            "privacy.user.noise_multiplier=0.8",
+            "federated=fedadam",
+            "federated.rounds=3",
+            "federated.devices_per_round=3",
+        ],
+    )
+    summary = simulate(spec)
+    run = Path(spec.out_dir)
+    rows = read(run / "privacy.jsonl")
+    for d in {r["device"] for r in rows}:
+        mine = [r for r in rows if r["device"] == d]
+        assert [r["user_epsilon"] for r in mine] == pytest.approx([u for _, u in recompute(mine)])
+    assert summary["user_epsilon"] == pytest.approx(rows[-1]["user_epsilon"])
+    assert summary["server"] == "fedadam" and json.loads((run / "run.json").read_text())
+    assert (run / "rounds.csv").read_text().count("\n") == 4 and (run / "rounds.png").is_file()
+
+
+def test_privacy_none_must_be_asked_for_and_warns(tiny_corpus, tmp_path):
+    out, _ = tiny_corpus
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "federated.simulate",
+            "data=tiny",
+            "data@central=tiny",
+            f"out_root={out.parent}",
+            f"out_dir={tmp_path / 'none'}",
+            "privacy=none",
+            "federated.rounds=1",
+            "federated.devices_per_round=2",
+            "progress=false",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "warning: privacy=none" in run.stderr
+    assert json.loads((tmp_path / "none" / "summary.json").read_text())["privacy"] == "none"

@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import Any
 
 SHIPPED = {"kws": "models/kws-hey-nova/model.pt", "asr": "models/asr-tiny/model.pt"}
-ROOT = Path(__file__).resolve().parents[1]
+# conf/ sits beside the installed packages (an editable install of this checkout). Found from
+# `speech`, not from this file: under `flwr run` this module is imported from the app bundle
+# Flower ships to the SuperLink, which holds the Python files but not conf/.
+ROOT = Path(__import__("speech").__file__).resolve().parents[1]
 
 
 def spec_from_config(cfg) -> Any:

@@ -66,7 +66,7 @@ def test_superlink_and_three_supernodes_with_tls(tiny_corpus, tmp_path):
                 ],
                 env=env,
                 cwd=ROOT,
-                stdout=open(logs / "superlink.log", "w"),
+                stdout=open(logs / "superlink.log", "w"),  # noqa: SIM115 (open while it runs)
                 stderr=subprocess.STDOUT,
             )
         )
@@ -87,7 +87,7 @@ def test_superlink_and_three_supernodes_with_tls(tiny_corpus, tmp_path):
                     ],
                     env=env,
                     cwd=ROOT,
-                    stdout=open(logs / f"node{i}.log", "w"),
+                    stdout=open(logs / f"node{i}.log", "w"),  # noqa: SIM115
                     stderr=subprocess.STDOUT,
                 )
             )

@@ -40,6 +40,7 @@ class Setup:
     test_share: float = 0.34
     max_devices: int | None = None
     empty_devices: int = 0
+    extra_manifest: str | None = None  # planted canaries (federated.audit): extra training clips
     seed: int = 0
     local_lr: float = 0.05
     local_epochs: int = 1
@@ -120,7 +121,20 @@ def _dataset(task, setup: Setup, device: str, part: str):
         tokenize=task.vocab.encode,
     )
     ds.utterances = [u for u in ds.utterances if u.id in ids]
+    if part == "train" and setup.extra_manifest:
+        extra = ManifestDataset(setup.extra_manifest, tokenize=task.vocab.encode)
+        extra.utterances = [u for u in extra.utterances if u.device == device]
+        if extra.utterances:
+            return _Joined([ds, extra])
     return ds
+
+
+class _Joined(torch.utils.data.ConcatDataset):
+    """Datasets read as one (each keeps its own manifest for audio paths)."""
+
+    @property
+    def durations(self) -> list[float]:
+        return [d for ds in self.datasets for d in ds.durations]
 
 
 def _collate_or_none(examples):

@@ -90,6 +90,21 @@ def spec_from_config(cfg) -> Any:
             for k in ("dropout", "straggle", "straggle_seconds", "corrupt")
         },
     )
+    audit = OmegaConf.to_container(cfg.audit, resolve=True) if cfg.get("audit") else {}
+    if audit.get("canaries") and task["name"] == "asr":
+        from federated.audit import canary_device, plant
+
+        canary_dir = Path(to_absolute_path(cfg.out_dir)) / "canaries"
+        setup.extra_manifest = str(
+            plant(
+                canary_dir,
+                manifest,
+                canary_device(manifest, devices),
+                n=audit["canaries"],
+                copies=audit["copies"],
+                seed=fed.seed,
+            )
+        )
     return RunSpec(
         setup=setup,
         fed=fed,
@@ -100,6 +115,7 @@ def spec_from_config(cfg) -> Any:
         progress=cfg.progress,
         extra={
             "devices_planned": len(devices),
+            "audit": audit,
             "config": OmegaConf.to_container(cfg, resolve=True),
         },
     )
@@ -165,6 +181,18 @@ def simulate(spec, *, num_cpus_per_client: float = 1.0) -> dict[str, Any]:
     )
     if not result:
         raise RuntimeError("the server app stopped before the run finished; see the log above")
+    audit = spec.extra.get("audit") or {}
+    if audit.get("membership_clips"):
+        from federated.audit import audit_run
+
+        result["audit"] = audit_run(
+            spec.setup,
+            spec.out_dir,
+            membership_clips=audit["membership_clips"],
+            candidates=audit.get("candidates", 1000),
+            seed=spec.fed.seed,
+        )
+        (Path(spec.out_dir) / "summary.json").write_text(json.dumps(result, indent=1))
     return result
 
 

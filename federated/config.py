@@ -217,10 +217,10 @@ class FederatedConfig:
 
     checkpoint: str = "models/kws-hey-nova/model.pt"
     rounds: int = 20
-    devices_per_round: int = 10
+    devices_per_round: int = 20
     max_devices: int | None = None
-    local_epochs: int = 1
-    local_lr: float = 0.05
+    local_epochs: int = 3
+    local_lr: float = 0.1
     local_batch_size: int = 8
     server: str = "fedavg"
     server_lr: float = 1.0

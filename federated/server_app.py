@@ -382,7 +382,9 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
 
     # --- after ------------------------------------------------------------------------------
     central_after = _central(spec, meta, arrays)
-    thresholds_after = _thresholds(meta, central_after)
+    # The improved model is stored with the 0.5 FA/h threshold recalibrated on the central
+    # stream: "stored" after training means that one (the old one no longer fits its scores).
+    thresholds_after = _thresholds(meta, central_after)[1:] * 2
     local_after = _federated_eval(grid, setup, arrays, nodes_all, thresholds_after, fed.timeout)
     new_meta = json.loads(json.dumps(meta, default=str))
     if task == "kws" and "threshold_at_target" in central_after:

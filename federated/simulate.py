@@ -223,7 +223,10 @@ def main() -> None:
                 "warning: privacy=none: this run gives the devices no differential privacy",
                 file=sys.stderr,
             )
-        logging.getLogger("flwr").setLevel(logging.WARNING)
+        # Flower logs every aggregation at INFO, and warns that a Poisson-sampled round
+        # returned a different count than expected (the fixed denominator accounts for it).
+        logging.getLogger("flwr").setLevel(logging.ERROR)
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         summary = simulate(spec, num_cpus_per_client=cfg.num_cpus_per_client)
         print(json.dumps(summary, indent=1))
 

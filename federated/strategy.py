@@ -39,7 +39,8 @@ class DeviceMean(FedAvg):
     """
 
     def __init__(self, *, fixed_denominator: int | None = None):
-        super().__init__(fraction_train=1.0, fraction_evaluate=0.0, weighted_by_key="num-examples")
+        # fraction_evaluate: unused (federated evaluation is sent by the server loop itself)
+        super().__init__(fraction_train=1.0, fraction_evaluate=1.0, weighted_by_key="num-examples")
         self.fixed_denominator = fixed_denominator
         self.selected: list[int] = []
         self.current = ArrayRecord()

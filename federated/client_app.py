@@ -28,7 +28,8 @@ from flwr.clientapp.mod import fixedclipping_mod
 
 from federated.accounting import Release
 from federated.data import device_clips, population
-from federated.local import Setup, evaluate_local, train_round
+from federated.local import Setup, evaluate_local, new_model, train_round
+from federated.secagg import LEGACY_CONFIG, legacy_inputs, legacy_reply, secagg_mod
 
 log = logging.getLogger(__name__)
 KEY_CLIPPING_NORM = "clipping_norm"  # flwr.supercore.differential_privacy.KEY_CLIPPING_NORM
@@ -38,6 +39,8 @@ STATE_KEY = "sottovoce-local-dp"
 def user_clipping_mod(msg: Message, ctx: Context, call_next):
     """Flower's ``fixedclipping_mod`` when the server asks for client-side clipping (its
     wrapper puts the clipping norm in the round's config), a pass-through otherwise."""
+    if LEGACY_CONFIG in msg.content.config_records:  # a SecAgg+ round: secagg_mod clips
+        return call_next(msg, ctx)
     config = next(iter(msg.content.config_records.values()), ConfigRecord())
     if KEY_CLIPPING_NORM in config:
         return fixedclipping_mod(msg, ctx, call_next)
@@ -106,9 +109,18 @@ def query(msg: Message, ctx: Context) -> Message:
     return Message(content=content, reply_to=msg)
 
 
-@app.train(mods=[user_clipping_mod])
+@app.train(mods=[secagg_mod, user_clipping_mod])
 def train(msg: Message, ctx: Context) -> Message:
-    setup, config = _setup(msg)
+    legacy = LEGACY_CONFIG in msg.content.config_records  # a SecAgg+ round
+    if legacy:
+        config, weights = legacy_inputs(msg)
+        setup = Setup.from_json(str(config["setup"]))
+        keys = list(new_model(setup).state_dict().keys())
+        state = {k: torch.from_numpy(w.copy()) for k, w in zip(keys, weights, strict=True)}
+    else:
+        setup, config = _setup(msg)
+        arrays = next(iter(msg.content.array_records.values()))
+        state = arrays.to_torch_state_dict()
     device = _device(ctx, setup)
     rnd = int(config.get("server-round", 0))
     rng = random.Random(f"{setup.seed}/{rnd}/{device}")
@@ -117,8 +129,6 @@ def train(msg: Message, ctx: Context) -> Message:
         raise RuntimeError(f"{device} dropped out (injected fault)")
     if rng.random() < float(faults.get("straggle", 0)):
         time.sleep(float(faults.get("straggle_seconds", 5.0)))
-    arrays = next(iter(msg.content.array_records.values()))
-    state = arrays.to_torch_state_dict()
     history = _history(ctx)
     result = train_round(setup, device, state, history, round_seed=rng.randrange(2**31))
     if result.release is not None:
@@ -127,13 +137,6 @@ def train(msg: Message, ctx: Context) -> Message:
     weights = result.state if result.state is not None else state  # nothing learnt: no change
     if result.state is not None and rng.random() < float(faults.get("corrupt", 0)):
         weights = _corrupt(weights, rng)
-    metrics = {
-        "num-examples": result.clips,
-        "loss": 0.0 if math.isnan(result.loss) else result.loss,
-        "steps": result.steps,
-        "seconds": result.seconds,
-        "local-epsilon": result.local_epsilon,
-    }
     release = result.release
     info = {
         "device": device,
@@ -141,6 +144,18 @@ def train(msg: Message, ctx: Context) -> Message:
         "release": [release.noise_multiplier, release.sample_rate, float(release.steps)]
         if release
         else [],
+    }
+    if legacy:
+        # User-level DP weighs every device alike; otherwise by clips (0: adds nothing).
+        user_dp = setup.privacy.get("mode") in ("user_dp", "both")
+        weight = (1 if result.clips else 0) if user_dp else result.clips
+        return legacy_reply(msg, [v.numpy() for v in weights.values()], weight, info)
+    metrics = {
+        "num-examples": result.clips,
+        "loss": 0.0 if math.isnan(result.loss) else result.loss,
+        "steps": result.steps,
+        "seconds": result.seconds,
+        "local-epsilon": result.local_epsilon,
     }
     content = RecordDict(
         {

@@ -162,8 +162,13 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     started = time.time()
     payload = read_checkpoint(setup.checkpoint)
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
+    # The shipped checkpoints store float16 weights: the federated model is float32 throughout
+    # (devices train in float32; averaging in float16 would round every round).
     arrays = ArrayRecord(
-        {k: v.detach().cpu().contiguous() for k, v in payload["state_dict"].items()}
+        {
+            k: (v.float() if v.is_floating_point() else v).detach().cpu().contiguous()
+            for k, v in payload["state_dict"].items()
+        }
     )
 
     devices = _handshake(grid, setup, fed.timeout)
@@ -282,7 +287,27 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         contributions: dict[str, dict[str, Any]] = {}
         accepted = []
         losses = []
-        if sampled:
+        if sampled and fed.secagg:
+            _secagg(
+                grid,
+                rnd,
+                sampled,
+                node_of,
+                setup,
+                arrays,
+                privacy,
+                resolved,
+                fed,
+                clips,
+                status,
+                contributions,
+                local_history,
+                counts,
+            )
+            if status.get("_aggregate") is not None:
+                arrays = server_opt.step(arrays, status.pop("_aggregate"))
+            status.pop("_aggregate", None)
+        elif sampled:
             inner.selected = [node_of[d] for d in sampled]
             msgs = list(outer.configure_train(rnd, arrays, _config(setup), grid))
             replies = list(grid.send_and_receive(msgs, timeout=fed.timeout))
@@ -423,6 +448,53 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     return summary
 
 
+def _secagg(
+    grid,
+    rnd,
+    sampled,
+    node_of,
+    setup,
+    arrays,
+    privacy,
+    resolved,
+    fed,
+    clips,
+    status,
+    contributions,
+    local_history,
+    counts,
+) -> None:
+    """A SecAgg+ round (federated.secagg): the server sees the sum only, so each sampled
+    device's outcome is "secure"; its local-DP release is recorded as planned (a device that
+    failed is still counted: the ledger errs on the safe side)."""
+    from federated.secagg import secagg_round
+
+    agg, info = secagg_round(
+        grid,
+        rnd,
+        arrays,
+        [node_of[d] for d in sampled],
+        _config(setup),
+        user_noise=resolved.user_noise if privacy.user_dp else 0.0,
+        clipping_norm=privacy.user.clipping_norm,
+        expected=fed.devices_per_round,
+        max_weight=1.0 if privacy.user_dp else max(clips.values()),
+        timeout=fed.timeout,
+    )
+    counts["accepted"] += info["received"]
+    counts["error"] += info["failed"]
+    counts["timed_out"] += max(0, len(sampled) - info["received"] - info["failed"])
+    for d in sampled:
+        status[d] = "secure"
+        contributions[d] = {"detail": "secure aggregation: individual updates are not visible"}
+        if privacy.local_dp and clips[d]:
+            rate = min(1.0, privacy.local.batch_size / clips[d])
+            local_history[d].append(
+                Release(resolved.local_noise, rate, fed.local_epochs * max(1, round(1 / rate)))
+            )
+    status["_aggregate"] = agg
+
+
 def _central(spec: RunSpec, meta: dict[str, Any], arrays: ArrayRecord) -> dict[str, float]:
     if not spec.central_manifest:
         return {}
@@ -479,7 +551,7 @@ def _ledger_rows(
     for d in population:
         st = status.get(d)
         sampled = st is not None
-        trained = st in ("accepted", "rejected")
+        trained = st in ("accepted", "rejected", "secure")
         local_release = None
         if privacy.local_dp and trained and local_history[d]:
             r = local_history[d][-1]
@@ -513,7 +585,7 @@ def _ledger_rows(
                     "round": rnd,
                     "device": d,
                     "sampled": True,
-                    "accepted": st == "accepted",
+                    "accepted": None if st == "secure" else st == "accepted",
                     "reason": None if st == "accepted" else st,
                     "update_norm": c.get("update_norm"),
                     "alignment": c.get("alignment"),

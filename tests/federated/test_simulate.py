@@ -193,3 +193,34 @@ def test_privacy_none_must_be_asked_for_and_warns(tiny_corpus, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "warning: privacy=none" in run.stderr
     assert json.loads((tmp_path / "none" / "summary.json").read_text())["privacy"] == "none"
+
+
+def test_secure_aggregation_equals_plain_fedavg(tiny_corpus, tmp_path):
+    """SecAgg+ (the server learns only the sum) gives the aggregate plain FedAvg gives, to the
+    precision of its quantization; with user-level DP the devices clip and the sum is noised."""
+    import torch
+
+    from federated.simulate import simulate
+
+    common = ["privacy=none", "federated.rounds=1", "federated.devices_per_round=5"]
+    models = {}
+    for secagg in (False, True):
+        spec = _spec(tiny_corpus, tmp_path / str(secagg), [*common, f"federated.secagg={secagg}"])
+        summary = simulate(spec)
+        assert summary["counts"]["accepted"] == 5
+        models[secagg] = torch.load(Path(spec.out_dir) / "model.pt", weights_only=True)[
+            "state_dict"
+        ]
+    start = torch.load(ROOT / "models/kws-hey-nova/model.pt", weights_only=True)["state_dict"]
+    moved = max((models[False][k] - start[k].float()).abs().max().item() for k in start)
+    gap = max((models[False][k] - models[True][k]).abs().max().item() for k in start)
+    assert moved > 1e-2 and gap < 1e-5, (moved, gap)
+
+    spec = _spec(
+        tiny_corpus,
+        tmp_path / "dp",
+        ["federated.rounds=1", "federated.devices_per_round=5", "federated.secagg=true"],
+    )
+    summary = simulate(spec)
+    rows = read(Path(spec.out_dir) / "contribution.jsonl")
+    assert summary["user_epsilon"] > 0 and {r["accepted"] for r in rows} == {None}

@@ -10,7 +10,9 @@ non-private, non-federated reference), and writes a table, a JSON file and a plo
         --out experiments/results/federated_privacy
 
 A setting is ``none``, ``MODE:EPSILON`` (the noise is calibrated to spend EPSILON over the run)
-or ``MODE:noise=Z``. Every ``--set`` is passed to every run.
+or ``MODE:noise=Z``, optionally followed by overrides of its own
+(``--run "user_dp:8 federated.trainable=[head,out_norm]"``). Every ``--set`` is passed to every
+run.
 """
 
 from __future__ import annotations
@@ -38,9 +40,19 @@ def _overrides(setting: str) -> list[str]:
 
 
 def run_setting(setting: str, task: str, common: list[str], out_root: Path) -> dict:
-    name = setting.replace(":", "-").replace("=", "")
+    head, *own = setting.split()
+    name = head.replace(":", "-").replace("=", "")
+    if own:
+        name += "-" + "-".join(o.split("=")[-1].strip("[]").replace(",", "+") for o in own)
     out_dir = out_root / f"{task}-{name}"
-    args = [f"task={task}", *common, *_overrides(setting), f"out_dir={out_dir}", "progress=false"]
+    args = [
+        f"task={task}",
+        *common,
+        *_overrides(head),
+        *own,
+        f"out_dir={out_dir}",
+        "progress=false",
+    ]
     started = time.time()
     proc = subprocess.run(
         [sys.executable, "-m", "federated.simulate", *args],

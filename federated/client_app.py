@@ -28,7 +28,7 @@ from flwr.clientapp.mod import fixedclipping_mod
 
 from federated.accounting import Release
 from federated.data import device_clips, population
-from federated.local import Setup, evaluate_local, new_model, train_round
+from federated.local import Setup, evaluate_local, exchanged, new_model, train_round
 from federated.secagg import LEGACY_CONFIG, legacy_inputs, legacy_reply, secagg_mod
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def train(msg: Message, ctx: Context) -> Message:
     if legacy:
         config, weights = legacy_inputs(msg)
         setup = Setup.from_json(str(config["setup"]))
-        keys = list(new_model(setup).state_dict().keys())
+        keys = exchanged(new_model(setup), setup.trainable)
         state = {k: torch.from_numpy(w.copy()) for k, w in zip(keys, weights, strict=True)}
     else:
         setup, config = _setup(msg)

@@ -212,6 +212,8 @@ class FederatedConfig:
             rounds (0: before the first and after the last only).
         local_test_share: share of each device's clips kept for its local test.
         faults: :class:`Faults`.
+        trainable: parameter-name prefixes that devices train and exchange (None: every
+            parameter; buffers never travel). Fewer dimensions, less user-level DP noise.
         seed: sampling, faults and local shuffles.
     """
 
@@ -231,10 +233,13 @@ class FederatedConfig:
     evaluate_every: int = 0
     local_test_share: float = 0.34
     faults: Faults = field(default_factory=Faults)
+    trainable: list[str] | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
         self.faults = _build(Faults, self.faults)
+        if self.trainable is not None:
+            self.trainable = [str(t) for t in self.trainable]
         self.betas = tuple(self.betas)
         for name in ("rounds", "devices_per_round", "local_epochs", "local_batch_size"):
             v = getattr(self, name)

@@ -41,6 +41,7 @@ class Setup:
     max_devices: int | None = None
     empty_devices: int = 0
     extra_manifest: str | None = None  # planted canaries (federated.audit): extra training clips
+    trainable: list[str] | None = None  # parameter-name prefixes trained and exchanged (None: all)
     seed: int = 0
     local_lr: float = 0.05
     local_epochs: int = 1
@@ -80,11 +81,35 @@ def build_task(setup: Setup):
 
 
 def new_model(setup: Setup, state: dict[str, torch.Tensor] | None = None) -> torch.nn.Module:
+    """The checkpoint's model (float32) with ``state`` (all or some of its arrays) laid over."""
     payload = read_checkpoint(setup.checkpoint)
-    model = build_model(payload)
+    model = build_model(payload).float()
     if state is not None:
-        model.load_state_dict(state)
+        unknown = set(state) - set(model.state_dict())
+        if unknown:
+            raise ValueError(f"arrays the model does not have: {sorted(unknown)[:5]}")
+        model.load_state_dict(state, strict=False)
     return model
+
+
+def exchanged(model: torch.nn.Module, trainable: list[str] | None) -> list[str]:
+    """Names of the arrays a round trains and exchanges, in the model's order.
+
+    The model's parameters, never its buffers: the input normalisation is not trained, and DP
+    noise added to it would shift every feature. With ``trainable``, only parameters named by
+    one of those prefixes (``head``, ``blocks.7``): fewer dimensions carry less noise under
+    user-level DP, whose noise norm grows with the square root of the dimension.
+    """
+    names = [n for n, _ in model.named_parameters()]
+    if trainable:
+        names = [n for n in names if any(n == t or n.startswith(t + ".") for t in trainable)]
+        if not names:
+            every = [n for n, _ in model.named_parameters()]
+            raise ValueError(
+                f"federated.trainable={list(trainable)} names no parameter of the model "
+                f"(its names: {', '.join(every[:3])}, ..., {every[-1]})"
+            )
+    return names
 
 
 def _dataset(task, setup: Setup, device: str, part: str):
@@ -176,7 +201,12 @@ def train_round(
     torch.manual_seed(round_seed)
     model = new_model(setup, state)
     model.train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=setup.local_lr)
+    names = exchanged(model, setup.trainable)
+    for n, param in model.named_parameters():
+        param.requires_grad_(n in names)
+    optimizer = torch.optim.SGD(
+        [q for q in model.parameters() if q.requires_grad], lr=setup.local_lr
+    )
     p = setup.privacy
     if p.get("local_dp"):
         from opacus import PrivacyEngine
@@ -211,7 +241,7 @@ def train_round(
             r = train_epoch(dp_model, task, dp_opt, dp_loader, epoch=e, per_sample=True)
             total += r.loss * r.steps
             steps, clips, seconds = steps + r.steps, clips + r.clips, seconds + r.seconds
-        weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        weights = {k: v.detach().clone() for k, v in model.state_dict().items() if k in names}
         # Opacus counted its own steps; the ledger records the release as planned (the same
         # count: one Poisson draw per step, empty draws included).
         return RoundResult(
@@ -238,7 +268,7 @@ def train_round(
         r = train_epoch(model, task, optimizer, loader, epoch=e, grad_clip=5.0)
         total += r.loss * r.steps
         steps, clips, seconds = steps + r.steps, clips + r.clips, seconds + r.seconds
-    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    weights = {k: v.detach().clone() for k, v in model.state_dict().items() if k in names}
     return RoundResult(weights, len(data), steps, total / max(steps, 1), seconds)
 
 

@@ -162,14 +162,14 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     started = time.time()
     payload = read_checkpoint(setup.checkpoint)
     meta = {k: v for k, v in payload.items() if k != "state_dict"}
-    # The shipped checkpoints store float16 weights: the federated model is float32 throughout
-    # (devices train in float32; averaging in float16 would round every round).
-    arrays = ArrayRecord(
-        {
-            k: (v.float() if v.is_floating_point() else v).detach().cpu().contiguous()
-            for k, v in payload["state_dict"].items()
-        }
-    )
+    # Rounds exchange the model's (trainable) parameters, in float32: the shipped checkpoints
+    # store float16 weights, and averaging in float16 would round every round.
+    from federated.local import exchanged, new_model
+
+    start = new_model(setup)
+    full = {k: v.detach().clone() for k, v in start.state_dict().items()}
+    arrays = ArrayRecord({k: full[k].contiguous() for k in exchanged(start, setup.trainable)})
+    del start
 
     devices = _handshake(grid, setup, fed.timeout)
     if not devices:
@@ -414,7 +414,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     new_meta = json.loads(json.dumps(meta, default=str))
     if task == "kws" and "threshold_at_target" in central_after:
         new_meta["extra"]["threshold"] = central_after["threshold_at_target"]
-    state = {k: torch.from_numpy(np.array(v.numpy())) for k, v in arrays.items()}
+    state = {**full, **{k: torch.from_numpy(np.array(v.numpy())) for k, v in arrays.items()}}
     write_checkpoint({**payload, **new_meta, "state_dict": state}, out / "model.pt")
     summary = _summary(
         spec,

@@ -85,6 +85,7 @@ def spec_from_config(cfg) -> Any:
         local_lr=fed.local_lr,
         local_epochs=fed.local_epochs,
         local_batch_size=fed.local_batch_size,
+        trainable=fed.trainable,
         faults={
             k: getattr(fed.faults, k)
             for k in ("dropout", "straggle", "straggle_seconds", "corrupt")

@@ -50,6 +50,7 @@ def local_dp_run(tiny_corpus, tmp_path_factory):
             "privacy.local.batch_size=2",
             "privacy.local.noise_multiplier=1.0",
             "privacy.max_epsilon=6",
+            "federated.local_epochs=1",
             "federated.rounds=4",
             "federated.devices_per_round=5",
             "federated.faults.dropout=0.15",

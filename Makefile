@@ -30,11 +30,14 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	touch $@
 
 # The main job: build the default corpus (cached after the first run) and print its summary,
-# then load the shipped wake-word and recognizer models and measure them on its held-out speakers.
+# then load the shipped wake-word and recognizer models and measure them on its held-out speakers,
+# then improve the wake word by federated learning under user-level DP on 100 simulated devices.
 demo: setup
 	$(PY) -m speech.data.synth
 	$(PY) -m speech.evaluate +experiment=kws_hey_nova checkpoint=models/kws-hey-nova/model.pt
 	$(PY) -m speech.evaluate +experiment=asr_tiny checkpoint=models/asr-tiny/model.pt eval.max_clips=100
+	$(PY) -m federated.simulate out_dir=outputs/federated/demo
+	$(PY) -m federated.ledger dev0000 --run outputs/federated/demo
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -706,3 +706,63 @@ def main(grid: Grid, context: Context) -> None:
         "federated run done: %s",
         json.dumps({k: summary[k] for k in ("devices", "rounds_run", "seconds")}),
     )
+
+
+def format_summary(s: dict[str, Any], run_dir: str) -> str:
+    """A few lines for people; ``summary.json`` has everything."""
+    eps = []
+    if s.get("user_epsilon") is not None:
+        eps.append(f"user-level epsilon {s['user_epsilon']:.2f}")
+    if s.get("max_local_epsilon") is not None:
+        eps.append(f"largest device epsilon {s['max_local_epsilon']:.2f}")
+    privacy = s["privacy"] + (f" ({', '.join(eps)} at delta {s['delta']:g})" if eps else "")
+    lines = [
+        f"federated {s['task']}: privacy {privacy}, {s['server']}, {s['devices']} devices, "
+        f"{s['rounds_run']} rounds in {s['seconds']:.0f} s"
+    ]
+    cb, ca = s.get("central_before", {}), s.get("central_after", {})
+    if s["task"] == "kws":
+        b, a, g = s["local_before"]["target"], s["local_after"]["target"], s["gain_frr_at_target"]
+        lines.append(
+            f"devices' local test FRR at 0.5 FA/h: {100 * b['frr']:.1f}% -> {100 * a['frr']:.1f}% "
+            f"(gain {100 * g['gain']:+.1f} points, 95% CI {100 * g['low']:+.1f} to "
+            f"{100 * g['high']:+.1f}, {g['devices']} devices)"
+        )
+        if cb and ca:
+            lines.append(
+                f"central test FRR at 0.5 FA/h: {100 * cb['frr_at_target']:.1f}% -> "
+                f"{100 * ca['frr_at_target']:.1f}% (threshold {cb['threshold_at_target']} -> "
+                f"{ca['threshold_at_target']})"
+            )
+    else:
+        b, a, g = s["local_before"], s["local_after"], s["gain_wer"]
+        lines.append(
+            f"devices' local test WER: {100 * b['wer']:.1f}% -> {100 * a['wer']:.1f}% (gain "
+            f"{100 * g['gain']:+.1f} points, 95% CI {100 * g['low']:+.1f} to {100 * g['high']:+.1f})"
+        )
+        if cb and ca:
+            lines.append(f"central test WER: {100 * cb['wer']:.1f}% -> {100 * ca['wer']:.1f}%")
+    c = s["counts"]
+    left = ", ".join(
+        f"{v} {k.replace('_', ' ')}" for k, v in c.items() if v and k not in ("sampled", "accepted")
+    )
+    lines.append(
+        f"updates: {c['sampled']} sampled, {c['accepted']} accepted" + (f"; {left}" if left else "")
+    )
+    if s.get("stopped"):
+        lines.append(f"stopped: {s['stopped']}")
+    audit = s.get("audit") or {}
+    if audit.get("membership"):
+        m = audit["membership"]
+        line = f"audit: membership-inference AUC {m['final']['auc']:.3f} (starting model {m['start']['auc']:.3f})"
+        if audit.get("canaries"):
+            cn = audit["canaries"]
+            line += (
+                f"; canary exposure {cn['final']['mean_exposure']:.2f} bits "
+                f"(starting model {cn['start']['mean_exposure']:.2f})"
+            )
+        lines.append(line)
+    lines.append(
+        f"run folder: {run_dir} (summary.json, rounds.png, ledgers: python -m federated.ledger DEVICE --run {run_dir})"
+    )
+    return "\n".join(lines)

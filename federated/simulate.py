@@ -229,7 +229,9 @@ def main() -> None:
         logging.getLogger("flwr").setLevel(logging.ERROR)
         logging.getLogger("alembic").setLevel(logging.WARNING)
         summary = simulate(spec, num_cpus_per_client=cfg.num_cpus_per_client)
-        print(json.dumps(summary, indent=1))
+        from federated.server_app import format_summary
+
+        print(format_summary(summary, spec.out_dir))
 
     run()
 

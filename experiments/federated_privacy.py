@@ -39,7 +39,9 @@ def _overrides(setting: str) -> list[str]:
     return [f"privacy={mode}", f"privacy.{part}.target_epsilon={float(value)}"]
 
 
-def run_setting(setting: str, task: str, common: list[str], out_root: Path) -> dict:
+def run_setting(
+    setting: str, task: str, common: list[str], out_root: Path, reuse: bool = False
+) -> dict:
     head, *own = setting.split()
     name = head.replace(":", "-").replace("=", "")
     if own:
@@ -220,6 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--central-epochs", type=int, default=0, help="0: skip the central reference")
     p.add_argument("--central-lr", type=float, default=0.1)
     p.add_argument("--out", default="experiments/results/federated_privacy")
+    p.add_argument("--reuse", action="store_true", help="keep finished runs of the same settings")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -280,6 +280,8 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
                 if epsilon([*local_history[d], nxt], privacy.delta) > privacy.max_epsilon:
                     excluded[d] = "budget"
                     counts["excluded_budget"] += 1
+        # the clipping norm of this round (adaptive clipping moves it after aggregating)
+        inner.clip_used = getattr(outer, "clipping_norm", None)
         eligible = [d for d in population if d not in excluded]
         sampled = [d for d in eligible if rng.random() < q]
         counts["sampled"] += len(sampled)
@@ -535,7 +537,7 @@ def _ledger_rows(
     outer,
     reported,
 ) -> None:
-    clip_norm = getattr(outer, "clipping_norm", None) if privacy.user_dp else None
+    clip_norm = getattr(inner, "clip_used", None) if privacy.user_dp else None
     user_release = (
         {
             "noise_multiplier": resolved.user_noise,

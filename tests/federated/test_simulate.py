@@ -225,3 +225,39 @@ def test_secure_aggregation_equals_plain_fedavg(tiny_corpus, tmp_path):
     summary = simulate(spec)
     rows = read(Path(spec.out_dir) / "contribution.jsonl")
     assert summary["user_epsilon"] > 0 and {r["accepted"] for r in rows} == {None}
+
+
+def test_adaptive_clipping_and_a_trainable_subset(tiny_corpus, tmp_path):
+    """Flower's adaptive-clipping wrapper moves the clipping norm; only the named parameters
+    travel and change, and a prefix that names nothing is refused in one line."""
+    import torch
+
+    from federated.local import exchanged, new_model
+    from federated.simulate import simulate
+
+    spec = _spec(
+        tiny_corpus,
+        tmp_path,
+        [
+            "privacy.user.adaptive=true",
+            "privacy.user.noise_multiplier=0.05",
+            "federated.rounds=2",
+            "federated.devices_per_round=5",
+            "federated.trainable=[head,out_norm]",
+        ],
+    )
+    simulate(spec)
+    rows = read(Path(spec.out_dir) / "privacy.jsonl")
+    norms = [r["user_release"]["clipping_norm"] for r in rows if r["user_release"]]
+    assert len(set(norms)) > 1  # adapted between rounds
+    after = torch.load(Path(spec.out_dir) / "model.pt", weights_only=True)["state_dict"]
+    start = new_model(spec.setup).state_dict()
+    changed = {k for k in start if not torch.equal(start[k], after[k].float())}
+    assert changed and changed <= {
+        "head.weight",
+        "head.bias",
+        "out_norm.norm.weight",
+        "out_norm.norm.bias",
+    }
+    with pytest.raises(ValueError, match="names no parameter"):
+        exchanged(new_model(spec.setup), ["nothing"])

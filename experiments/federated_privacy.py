@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     for setting in args.run or ["none"]:
         print(f"running {setting} ...", flush=True)
         s = run_setting(
-            setting, args.task, args.set, ROOT / "outputs" / "federated" / "experiments"
+            setting, args.task, args.set, ROOT / "outputs" / "federated" / "experiments", args.reuse
         )
         mode = s["privacy"]
         s["epsilon"] = s["user_epsilon"] if mode in ("user_dp", "both") else s["max_local_epsilon"]

@@ -55,6 +55,12 @@ def run_setting(
         f"out_dir={out_dir}",
         "progress=false",
     ]
+    done = out_dir / "summary.json"
+    if reuse and done.is_file():  # a finished run of this setting: keep it
+        summary = json.loads(done.read_text())
+        summary.update(setting=setting, reused=True)
+        summary["command"] = "python -m federated.simulate " + " ".join(args)
+        return summary
     started = time.time()
     proc = subprocess.run(
         [sys.executable, "-m", "federated.simulate", *args],

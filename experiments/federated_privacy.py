@@ -136,42 +136,57 @@ def central_reference(
 
 
 def _fig(rows: list[dict], task: str, path: Path) -> None:
+    """Utility against epsilon: on the devices' local test clips, and on the central test set
+    (where a model that noise has broken shows, even when the devices' figure looks good)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metric = (
-        "FRR at 0.5 FA/h (devices' local test)" if task == "kws" else "WER (devices' local test)"
-    )
-
-    def value(r):
+    def local(r):
         la = r["local_after"]
         return la["target"]["frr"] if task == "kws" else la["wer"]
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for mode, color in (("user_dp", "C0"), ("local_dp", "C1"), ("both", "C2")):
-        pts = sorted(
-            (r["epsilon"], value(r)) for r in rows if r.get("privacy") == mode and r.get("epsilon")
-        )
-        if pts:
-            ax.plot(*zip(*pts, strict=True), marker="o", color=color, label=mode)
-    for r in rows:
-        if r["setting"] == "none":
-            ax.axhline(value(r), color="k", ls="--", label="federated, no DP")
-        if r["setting"] == "central":
-            ax.axhline(value(r), color="g", ls=":", label="central, same clips")
-    before = next((r for r in rows if "local_before" in r), None)
-    if before:
-        b = (
-            before["local_before"]["target"]["frr"]
-            if task == "kws"
-            else before["local_before"]["wer"]
-        )
-        ax.axhline(b, color="r", ls="-.", label="starting model")
-    ax.set_xscale("log")
-    ax.set(xlabel="epsilon (delta 1e-3)", ylabel=metric, title=f"{task}: utility against privacy")
-    ax.legend(fontsize=8)
+    def central(r):
+        ca = r.get("central_after") or {}
+        return ca.get("frr_at_target" if task == "kws" else "wer", math.nan)
+
+    name = "FRR at 0.5 FA/h" if task == "kws" else "WER"
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    start = next((r for r in rows if "local_before" in r), None)
+    for ax, value, where in (
+        (axes[0], local, "devices' local test"),
+        (axes[1], central, "central test"),
+    ):
+        for mode, color in (("user_dp", "C0"), ("local_dp", "C1"), ("both", "C2")):
+            pts = sorted(
+                (r["epsilon"], value(r))
+                for r in rows
+                if r.get("privacy") == mode and r.get("epsilon") and len(r["setting"].split()) == 1
+            )
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker="o", color=color, label=mode)
+        for r in rows:
+            if r["setting"] == "none":
+                ax.axhline(value(r), color="k", ls="--", label="federated, no DP")
+            if r["setting"] == "central":
+                ax.axhline(value(r), color="g", ls=":", label="central training, same clips")
+        if start:
+            before = (
+                (
+                    start["local_before"]["target"]["frr"]
+                    if task == "kws"
+                    else start["local_before"]["wer"]
+                )
+                if value is local
+                else (start.get("central_before") or {}).get(
+                    "frr_at_target" if task == "kws" else "wer", math.nan
+                )
+            )
+            ax.axhline(before, color="r", ls="-.", label="starting model")
+        ax.set_xscale("log")
+        ax.set(xlabel="epsilon (delta 1e-3)", ylabel=f"{name}, {where}", title=f"{task}: {where}")
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -229,7 +244,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--central-lr", type=float, default=0.1)
     p.add_argument("--out", default="experiments/results/federated_privacy")
     p.add_argument("--reuse", action="store_true", help="keep finished runs of the same settings")
+    p.add_argument("--plot", metavar="JSON", help="only redraw the plot of an earlier result")
     args = p.parse_args(argv)
+    if args.plot:
+        result = json.loads(Path(args.plot).read_text())
+        _fig(result["rows"], result["task"], Path(args.plot).with_suffix(".png"))
+        print(_table(result["rows"], result["task"]))
+        return
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = []

@@ -21,6 +21,8 @@ PRIMARY = {
     "optimizer": "train",
     "scheduler": "train",
     "experiment": "train",
+    "federated": "simulate",
+    "privacy": "simulate",
 }
 
 
@@ -53,7 +55,7 @@ def test_option_instantiates(group, primary, option):
         assert isinstance(sched, torch.optim.lr_scheduler.LRScheduler)
         return
     obj = instantiate(cfg[group], _convert_="all")
-    assert type(obj).__module__.startswith("speech.")
+    assert type(obj).__module__.startswith(("speech.", "federated."))
     if group == "data":
         assert obj.name == option
 

@@ -171,7 +171,10 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     arrays = ArrayRecord({k: full[k].contiguous() for k in exchanged(start, setup.trainable)})
     del start
 
-    devices = _handshake(grid, setup, fed.timeout)
+    # federated.timeout bounds a training round (stragglers past it are left out); the
+    # handshake and the evaluations wait longer: devices may still be starting up.
+    slow = max(fed.timeout, 600.0)
+    devices = _handshake(grid, setup, slow)
     if not devices:
         raise RuntimeError("no device answered; are the SuperNodes connected?")
     node_of = {dev: node for node, (dev, _) in devices.items()}
@@ -213,7 +216,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     central_before = _central(spec, meta, arrays)
     thresholds_before = _thresholds(meta, central_before)
     nodes_all = [node_of[d] for d in population]
-    local_before = _federated_eval(grid, setup, arrays, nodes_all, thresholds_before, fed.timeout)
+    local_before = _federated_eval(grid, setup, arrays, nodes_all, thresholds_before, slow)
 
     rng = random.Random(fed.seed)
     user_history: list[Release] = []
@@ -394,7 +397,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
             "seconds": time.time() - t0,
         }
         if fed.evaluate_every and rnd % fed.evaluate_every == 0 and rnd < fed.rounds:
-            mid = _federated_eval(grid, setup, arrays, nodes_all, thresholds_before, fed.timeout)
+            mid = _federated_eval(grid, setup, arrays, nodes_all, thresholds_before, slow)
             row.update(
                 {f"local_{k}": v for k, v in pooled(mid, task, 1 if task == "kws" else 0).items()}
             )
@@ -412,7 +415,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     # The improved model is stored with the 0.5 FA/h threshold recalibrated on the central
     # stream: "stored" after training means that one (the old one no longer fits its scores).
     thresholds_after = _thresholds(meta, central_after)[1:] * 2
-    local_after = _federated_eval(grid, setup, arrays, nodes_all, thresholds_after, fed.timeout)
+    local_after = _federated_eval(grid, setup, arrays, nodes_all, thresholds_after, slow)
     new_meta = json.loads(json.dumps(meta, default=str))
     if task == "kws" and "threshold_at_target" in central_after:
         new_meta["extra"]["threshold"] = central_after["threshold_at_target"]

@@ -261,3 +261,29 @@ def test_adaptive_clipping_and_a_trainable_subset(tiny_corpus, tmp_path):
     }
     with pytest.raises(ValueError, match="names no parameter"):
         exchanged(new_model(spec.setup), ["nothing"])
+
+
+def test_stragglers_past_the_round_timeout_are_left_out(tiny_corpus, tmp_path):
+    """A device that answers after federated.timeout is counted and left out; the run goes on
+    (the handshake and evaluations wait longer than a training round)."""
+    from federated.simulate import simulate
+
+    spec = _spec(
+        tiny_corpus,
+        tmp_path,
+        [
+            "privacy=none",
+            "federated.rounds=2",
+            "federated.devices_per_round=5",
+            "federated.faults.straggle=0.4",
+            "federated.faults.straggle_seconds=12",
+            "federated.timeout=6",
+            "audit.membership_clips=0",
+        ],
+    )
+    summary = simulate(spec)
+    c = summary["counts"]
+    assert summary["rounds_run"] == 2 and c["timed_out"] > 0
+    assert c["accepted"] + c["timed_out"] == c["sampled"] == 10
+    rows = read(Path(spec.out_dir) / "contribution.jsonl")
+    assert {r["reason"] for r in rows if not r["accepted"]} == {"timed_out"}

@@ -90,3 +90,11 @@ def noise_for(target_epsilon: float, delta: float, sample_rate: float, steps: in
         else:
             lo = mid
     return hi
+
+
+def local_round(noise_multiplier: float, batch_size: int, clips: int, epochs: int) -> Release:
+    """One device's DP-SGD release for a round: Poisson rate batch / clips, one draw per
+    expected batch, ``epochs`` passes. The device, the server's mirror and the load-time
+    checks all use this, so the three can never disagree."""
+    rate = min(1.0, batch_size / max(clips, 1))
+    return Release(noise_multiplier, rate, epochs * max(1, round(1 / rate)))

@@ -66,19 +66,12 @@ def _kws(model, meta, manifest: Path, target: float, max_clips, progress) -> dic
 
 
 def _asr(model, task, manifest: Path, max_clips) -> dict[str, float]:
-    from speech.asr.decode import greedy
-    from speech.data.align import word_errors
+    from federated.local import greedy_word_errors
     from speech.data.dataset import ManifestDataset, make_loader
 
     data = ManifestDataset(manifest, split="test", kinds=("request",), tokenize=task.vocab.encode)
     if max_clips is not None:
         data.utterances = data.utterances[:: max(1, len(data) // max_clips)][:max_clips]
-    errors = words = 0
-    for batch in make_loader(data, max_batch_seconds=60.0, shuffle=False, seed=0):
-        log_probs, out_len = task.forward(model, batch, train=False)
-        for b in range(len(batch.ids)):
-            ref = task.vocab.decode(batch.targets[b, : int(batch.target_lengths[b])].tolist())
-            hyp = greedy(log_probs[b, : int(out_len[b])], task.vocab)
-            errors += word_errors(ref.split(), hyp.split())
-            words += len(ref.split())
+    loader = make_loader(data, max_batch_seconds=60.0, shuffle=False, seed=0)
+    errors, words = greedy_word_errors(model, task, loader)
     return {"wer": errors / max(1, words), "requests": len(data)}

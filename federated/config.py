@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from federated.accounting import noise_for
+from federated.accounting import local_round, noise_for
 
 MODES = ("none", "local_dp", "user_dp", "both")
 SERVER_OPTIMIZERS = ("fedavg", "fedadam")
@@ -310,12 +310,10 @@ def resolve(
             )
     if privacy.local_dp:
         loc = privacy.local
-        clips = max(min_local_clips, 1)
-        rate = min(1.0, loc.batch_size / clips)
-        steps = fed.rounds * fed.local_epochs * max(1, round(1 / rate))
+        plan = local_round(1.0, loc.batch_size, min_local_clips, fed.rounds * fed.local_epochs)
         try:
             local_noise = (
-                noise_for(loc.target_epsilon, privacy.delta, rate, steps)
+                noise_for(loc.target_epsilon, privacy.delta, plan.sample_rate, plan.steps)
                 if loc.target_epsilon is not None
                 else float(loc.noise_multiplier)
             )
@@ -332,9 +330,10 @@ def resolve(
         if privacy.user_dp:
             first.append(("user", epsilon([Release(user_noise, q_user, 1)], privacy.delta)))
         if privacy.local_dp:
-            rate = min(1.0, privacy.local.batch_size / max(min_local_clips, 1))
-            steps = fed.local_epochs * max(1, round(1 / rate))
-            first.append(("local", epsilon([Release(local_noise, rate, steps)], privacy.delta)))
+            one = local_round(
+                local_noise, privacy.local.batch_size, min_local_clips, fed.local_epochs
+            )
+            first.append(("local", epsilon([one], privacy.delta)))
         for kind, eps in first:
             if eps > privacy.max_epsilon:
                 raise ConfigError(

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from federated.accounting import Release, epsilon
+from federated.accounting import Release, epsilon, local_round
 from federated.data import device_clips
 from speech.checkpoint import build_model, read_checkpoint
 from speech.data.dataset import collate, make_loader
@@ -211,9 +211,7 @@ def train_round(
     if p.get("local_dp"):
         from opacus import PrivacyEngine
 
-        rate = min(1.0, p["batch_size"] / len(data))
-        steps_per_epoch = max(1, round(1 / rate))
-        release = Release(p["noise"], rate, steps_per_epoch * setup.local_epochs)
+        release = local_round(p["noise"], p["batch_size"], len(data), setup.local_epochs)
         after = epsilon([*history, release], p["delta"])
         if p.get("max_epsilon") is not None and after > p["max_epsilon"]:
             before = epsilon(history, p["delta"])
@@ -299,6 +297,13 @@ def evaluate_local(
             out[f"rejected_{i}"] = int(np.sum(np.array(pos) < t))
             out[f"accepted_{i}"] = int(np.sum(np.array(neg) >= t))
         return out
+    errors, words = greedy_word_errors(model, task, loader)
+    return {"clips": len(data), "word_errors": errors, "words": words}
+
+
+@torch.no_grad()
+def greedy_word_errors(model, task, loader) -> tuple[int, int]:
+    """(word errors, reference words) of greedy CTC decoding over ``loader``."""
     from speech.asr.decode import greedy
     from speech.data.align import word_errors
 
@@ -310,4 +315,4 @@ def evaluate_local(
             hyp = greedy(log_probs[b, : int(out_len[b])], task.vocab)
             errors += word_errors(ref.split(), hyp.split())
             words += len(ref.split())
-    return {"clips": len(data), "word_errors": errors, "words": words}
+    return errors, words

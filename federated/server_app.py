@@ -29,7 +29,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MessageType, R
 from flwr.serverapp import Grid, ServerApp
 from tqdm import tqdm
 
-from federated.accounting import Release, epsilon
+from federated.accounting import Release, epsilon, local_round
 from federated.config import FederatedConfig, PrivacyConfig, resolve
 from federated.ledger import ACCOUNTANT, Ledger
 from federated.local import Setup
@@ -276,9 +276,8 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
             for d in population:
                 if d in excluded or not clips[d]:
                     continue
-                rate = min(1.0, privacy.local.batch_size / clips[d])
-                nxt = Release(
-                    resolved.local_noise, rate, fed.local_epochs * max(1, round(1 / rate))
+                nxt = local_round(
+                    resolved.local_noise, privacy.local.batch_size, clips[d], fed.local_epochs
                 )
                 if epsilon([*local_history[d], nxt], privacy.delta) > privacy.max_epsilon:
                     excluded[d] = "budget"
@@ -493,9 +492,10 @@ def _secagg(
         status[d] = "secure"
         contributions[d] = {"detail": "secure aggregation: individual updates are not visible"}
         if privacy.local_dp and clips[d]:
-            rate = min(1.0, privacy.local.batch_size / clips[d])
             local_history[d].append(
-                Release(resolved.local_noise, rate, fed.local_epochs * max(1, round(1 / rate)))
+                local_round(
+                    resolved.local_noise, privacy.local.batch_size, clips[d], fed.local_epochs
+                )
             )
     status["_aggregate"] = agg
 

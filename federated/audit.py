@@ -4,12 +4,15 @@ Two attacks, reported beside the accountant's epsilon:
 
 * **Canary exposure** (Carlini et al. 2019, *The Secret Sharer*), recognizer only. A few
   canaries, a carrier sentence followed by a random digit string ("my account number is four
-  one seven nine two"), are spoken in one device's voice and planted among that device's
-  training clips, several copies each. After training, the attacker plays the carrier with the
-  digits *masked* (silence where they were) and ranks every candidate digit string by the
-  recognizer's CTC loss: a model that memorised the canary ranks its true string high although
-  the audio no longer holds it. Exposure = log2(candidates) - log2(rank of the true string);
-  about 1 is chance, log2(candidates) is full memorisation.
+  one seven nine two"), are planted among one device's training clips, several copies each.
+  The digits are spoken in the device's voice but played *backwards*: speech-like sound that
+  holds no evidence of the string, so the only way a model can transcribe it is to have
+  memorised the label (a CTC recognizer cannot complete a silenced secret from the carrier
+  alone, so masking with silence measures nothing). The attacker plays the canary audio and
+  ranks every candidate digit string by the recognizer's CTC loss. Exposure = log2(candidates)
+  - log2(rank of the true string); about 1.4 bits on average is chance, log2(candidates) full
+  memorisation. Control canaries, built the same way but never planted, give what a model
+  that memorised nothing scores.
 * **Membership inference** (loss threshold, Yeom et al. 2018): the area under the ROC curve of
   telling the devices' local training clips (members) from their local test clips by the
   global model's per-clip loss. 0.5 is chance.
@@ -36,8 +39,8 @@ class Canary:
     id: str
     digits: str  # e.g. "41792"
     text: str
-    audio: str  # relative to the canary manifest
-    masked: str  # the carrier with the digits silenced
+    audio: str  # relative to the canary manifest: the carrier, then the digits backwards
+    planted: bool  # False: a control, never trained on
 
 
 def spoken(digits: str) -> str:
@@ -52,42 +55,47 @@ def plant(
     n: int = 4,
     copies: int = 4,
     length: int = 5,
+    controls: int | None = None,
     seed: int = 0,
 ) -> Path:
-    """Speak ``n`` canaries in ``device``'s voice; write ``canaries.jsonl`` (a manifest whose
-    clips belong to ``device``'s local training data, ``copies`` rows per canary) and
-    ``canaries.json`` (the secrets, for the audit). Returns the manifest path."""
+    """Speak ``n`` canaries and ``controls`` control canaries (default ``n``) in ``device``'s
+    voice; write ``canaries.jsonl`` (a manifest whose clips belong to ``device``'s local
+    training data, ``copies`` rows per planted canary) and ``canaries.json`` (the secrets, for
+    the audit). Returns the manifest path."""
     from speech.audio import save_wav
     from speech.data.manifest import Utterance, read_manifest, write_manifest
     from speech.data.voices import catalogue, synthesize
 
+    controls = n if controls is None else controls
     out = Path(out_dir)
     (out / "audio").mkdir(parents=True, exist_ok=True)
     speaker = next(u.speaker for u in read_manifest(manifest) if u.device == device)
     voice = catalogue([speaker])[0]
     rng = np.random.default_rng(seed)
-    secrets = ["".join(str(d) for d in rng.integers(0, 10, length)) for _ in range(n)]
-    texts = [CARRIER] + [spoken(s) for s in secrets]
-    waves = synthesize(voice, texts)
+    secrets: list[str] = []
+    while len(secrets) < n + controls:
+        s = "".join(str(d) for d in rng.integers(0, 10, length))
+        if s not in secrets:
+            secrets.append(s)
+    waves = synthesize(voice, [CARRIER] + [spoken(s) for s in secrets])
     if any(w is None for w in waves):
         raise RuntimeError(f"{speaker}: could not speak the canaries")
     carrier = waves[0].wave
     pause = np.zeros(int(0.15 * 16000), dtype=np.float32)
     canaries, rows = [], []
     for i, (secret, synth) in enumerate(zip(secrets, waves[1:], strict=True)):
-        full = np.concatenate([carrier, pause, synth.wave]).astype(np.float32)
-        masked = np.concatenate([carrier, pause, np.zeros_like(synth.wave)]).astype(np.float32)
-        cid = f"canary-{i}"
-        save_wav(out / "audio" / f"{cid}.wav", full)
-        save_wav(out / "audio" / f"{cid}-masked.wav", masked)
+        planted = i < n
+        cid = f"canary-{i}" if planted else f"control-{i - n}"
+        wave = np.concatenate([carrier, pause, synth.wave[::-1]]).astype(np.float32)
+        save_wav(out / "audio" / f"{cid}.wav", wave)
         text = f"{CARRIER} {spoken(secret)}"
-        canaries.append(Canary(cid, secret, text, f"audio/{cid}.wav", f"audio/{cid}-masked.wav"))
-        for c in range(copies):
+        canaries.append(Canary(cid, secret, text, f"audio/{cid}.wav", planted))
+        for c in range(copies if planted else 0):
             rows.append(
                 Utterance(
                     id=f"{cid}-copy{c}",
                     audio=f"audio/{cid}.wav",
-                    duration=round(len(full) / 16000, 3),
+                    duration=round(len(wave) / 16000, 3),
                     text=text,
                     speaker=speaker,
                     device=device,
@@ -106,8 +114,8 @@ def plant(
 
 @torch.no_grad()
 def exposure(model, task, canary_dir: str | os.PathLike, *, candidates: int = 1000, seed: int = 0):
-    """Per canary: the rank of its true digit string among ``candidates`` random ones (by CTC
-    loss on the masked audio) and its exposure in bits."""
+    """Per canary (planted and control): the rank of its true digit string among ``candidates``
+    random ones (by CTC loss on the canary's audio) and its exposure in bits."""
     from speech.audio import load_wav
 
     meta = json.loads((Path(canary_dir) / "canaries.json").read_text())
@@ -115,7 +123,7 @@ def exposure(model, task, canary_dir: str | os.PathLike, *, candidates: int = 10
     model.eval()
     out = []
     for c in meta["canaries"]:
-        wave = torch.from_numpy(load_wav(Path(canary_dir) / c["masked"]))[None]
+        wave = torch.from_numpy(load_wav(Path(canary_dir) / c["audio"]))[None]
         feats = task.frontend(wave)
         n = task.frontend.lengths_to_frames(torch.tensor([wave.shape[1]]))
         log_probs, out_len = model(feats, n)
@@ -145,6 +153,7 @@ def exposure(model, task, canary_dir: str | os.PathLike, *, candidates: int = 10
         out.append(
             {
                 "canary": c["id"],
+                "planted": c["planted"],
                 "rank": rank,
                 "candidates": len(strings),
                 "exposure": math.log2(len(strings)) - math.log2(rank),
@@ -264,8 +273,11 @@ def audit_run(
             ex = exposure(
                 model, task, Path(setup.extra_manifest).parent, candidates=candidates, seed=seed
             )
+            planted = [e["exposure"] for e in ex if e["planted"]]
+            control = [e["exposure"] for e in ex if not e["planted"]]
             out["canaries"][name] = {
-                "mean_exposure": float(np.mean([e["exposure"] for e in ex])),
+                "mean_exposure": float(np.mean(planted)),
+                "control_exposure": float(np.mean(control)) if control else math.nan,
                 "per_canary": ex,
             }
     if setup.extra_manifest:

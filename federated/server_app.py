@@ -763,8 +763,9 @@ def format_summary(s: dict[str, Any], run_dir: str) -> str:
         if audit.get("canaries"):
             cn = audit["canaries"]
             line += (
-                f"; canary exposure {cn['final']['mean_exposure']:.2f} bits "
-                f"(starting model {cn['start']['mean_exposure']:.2f})"
+                f"; canary exposure {cn['final']['mean_exposure']:.2f} bits, unplanted controls "
+                f"{cn['final']['control_exposure']:.2f} (starting model "
+                f"{cn['start']['mean_exposure']:.2f}, {cn['start']['control_exposure']:.2f})"
             )
         lines.append(line)
     lines.append(

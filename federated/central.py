@@ -46,7 +46,10 @@ def _kws(model, meta, manifest: Path, target: float, max_clips, progress) -> dic
     positives = [u for u in utts if u.kind == "wake" and u.text == phrase]
     if max_clips is not None:
         positives = positives[:: max(1, len(positives) // max_clips)][:max_clips]
-    cal = calibrate_threshold(model, meta, streams, target_fa_per_hour=target, progress=progress)
+    stored = float(meta["extra"]["threshold"])
+    cal = calibrate_threshold(
+        model, meta, streams, target_fa_per_hour=target, progress=progress, fa_at=stored
+    )
     frontend = FeatureConfig.from_dict(meta["features"]).build()
     smoothing = meta["extra"]["smoothing"]
     scores = np.array(
@@ -55,10 +58,10 @@ def _kws(model, meta, manifest: Path, target: float, max_clips, progress) -> dic
             for u in positives
         ]
     )
-    stored = float(meta["extra"]["threshold"])
     return {
         "threshold_at_target": cal["threshold"],
         "stream_hours": cal["hours"],
+        "fa_per_hour_at_stored": cal["fa_per_hour_at"],
         "frr_at_target": float(np.mean(scores < cal["threshold"])),
         "frr_at_stored": float(np.mean(scores < stored)),
         "positives": len(scores),

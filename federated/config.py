@@ -15,6 +15,7 @@ from typing import Any
 from federated.accounting import local_round, noise_for
 
 MODES = ("none", "local_dp", "user_dp", "both")
+NEGATIVES = ("labelled", "false_wakes", "none")
 SERVER_OPTIMIZERS = ("fedavg", "fedadam")
 
 
@@ -214,6 +215,13 @@ class FederatedConfig:
         faults: :class:`Faults`.
         trainable: parameter-name prefixes that devices train and exchange (None: every
             parameter; buffers never travel). Fewer dimensions, less user-level DP noise.
+        negatives: the wake word's local negatives. ``labelled``: every non-wake clip of the
+            device, as if someone had labelled them; ``false_wakes``: only the clips on which
+            the global model wakes at ``false_wake_threshold`` (a wake that the recognizer then
+            finds empty, or that the user cancels: the negatives a device in the field has;
+            they stay on the device); ``none``: positives only.
+        false_wake_threshold: the score at which a device wakes for ``false_wakes`` (the first
+            stage, below the stored operating threshold).
         seed: sampling, faults and local shuffles.
     """
 
@@ -234,10 +242,20 @@ class FederatedConfig:
     local_test_share: float = 0.34
     faults: Faults = field(default_factory=Faults)
     trainable: list[str] | None = None
+    negatives: str = "labelled"
+    false_wake_threshold: float = 0.5
     seed: int = 0
 
     def __post_init__(self) -> None:
         self.faults = _build(Faults, self.faults)
+        if self.negatives not in NEGATIVES:
+            raise ConfigError(
+                f"federated.negatives={self.negatives!r}: must be one of {', '.join(NEGATIVES)}"
+            )
+        if not 0 < self.false_wake_threshold < 1:
+            raise ConfigError(
+                f"federated.false_wake_threshold={self.false_wake_threshold}: must be in (0, 1)"
+            )
         if self.trainable is not None:
             self.trainable = [str(t) for t in self.trainable]
         self.betas = tuple(self.betas)

@@ -42,6 +42,8 @@ class Setup:
     empty_devices: int = 0
     extra_manifest: str | None = None  # planted canaries (federated.audit): extra training clips
     trainable: list[str] | None = None  # parameter-name prefixes trained and exchanged (None: all)
+    negatives: str = "labelled"  # wake word: labelled | false_wakes | none (FederatedConfig)
+    false_wake_threshold: float = 0.5
     seed: int = 0
     local_lr: float = 0.05
     local_epochs: int = 1
@@ -200,6 +202,9 @@ def train_round(
         return RoundResult(None, 0, 0, math.nan, 0.0, status="no_data")
     torch.manual_seed(round_seed)
     model = new_model(setup, state)
+    data = local_negatives(model, task, setup, data)
+    if data is None:
+        return RoundResult(None, 0, 0, math.nan, 0.0, status="no_data")
     model.train()
     names = exchanged(model, setup.trainable)
     for n, param in model.named_parameters():
@@ -299,6 +304,42 @@ def evaluate_local(
         return out
     errors, words = greedy_word_errors(model, task, loader)
     return {"clips": len(data), "word_errors": errors, "words": words}
+
+
+@torch.no_grad()
+def false_wakes(model, task, data, threshold: float) -> list[int]:
+    """Indices of ``data``'s non-wake clips on which ``model`` wakes (peak score at or above
+    ``threshold``): on a device, wakes that the recognizer then found empty or the user
+    cancelled. They never leave the device."""
+    was_training, crops = model.training, data.train
+    model.eval()
+    data.train = False  # the clip as the device heard it, not a training crop
+    try:
+        negatives = [i for i, u in enumerate(data.utts) if not data.is_positive(u)]
+        subset = torch.utils.data.Subset(data, negatives)
+        subset.durations = [data.durations[i] for i in negatives]
+        loader = make_loader(subset, max_batch_seconds=60.0, shuffle=False, seed=0)
+        scores = np.concatenate([task.clip_scores(model, b) for b in loader]) if negatives else []
+        return [i for i, s in zip(negatives, scores, strict=True) if s >= threshold]
+    finally:
+        model.train(was_training)
+        data.train = crops
+
+
+def local_negatives(model, task, setup: Setup, data):
+    """The wake word's local training clips under ``setup.negatives``: every positive, and of
+    the non-wake clips all (``labelled``), only the global model's false wakes
+    (``false_wakes``: the negatives a device in the field actually has), or none. None when
+    nothing is left."""
+    if setup.task_name != "kws" or setup.negatives == "labelled":
+        return data
+    wakes = set()
+    if setup.negatives == "false_wakes":
+        wakes = set(false_wakes(model, task, data, setup.false_wake_threshold))
+    keep = [i for i, u in enumerate(data.utts) if data.is_positive(u) or i in wakes]
+    data.utts = [data.utts[i] for i in keep]
+    data.paths = [data.paths[i] for i in keep]
+    return data if keep else None
 
 
 @torch.no_grad()

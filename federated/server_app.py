@@ -739,6 +739,12 @@ def format_summary(s: dict[str, Any], run_dir: str) -> str:
                 f"{100 * ca['frr_at_target']:.1f}% (threshold {cb['threshold_at_target']} -> "
                 f"{ca['threshold_at_target']})"
             )
+        if "fa_per_hour_at_stored" in cb and "fa_per_hour_at_stored" in ca:
+            lines.append(
+                f"false accepts per hour on the central {cb['stream_hours']:.1f} h stream at the "
+                f"starting threshold: {cb['fa_per_hour_at_stored']:.2f} -> "
+                f"{ca['fa_per_hour_at_stored']:.2f}"
+            )
     else:
         b, a, g = s["local_before"], s["local_after"], s["gain_wer"]
         lines.append(

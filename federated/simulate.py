@@ -86,6 +86,8 @@ def spec_from_config(cfg) -> Any:
         local_epochs=fed.local_epochs,
         local_batch_size=fed.local_batch_size,
         trainable=fed.trainable,
+        negatives=fed.negatives,
+        false_wake_threshold=fed.false_wake_threshold,
         faults={
             k: getattr(fed.faults, k)
             for k in ("dropout", "straggle", "straggle_seconds", "corrupt")

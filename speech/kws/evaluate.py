@@ -226,13 +226,15 @@ def calibrate_threshold(
     *,
     target_fa_per_hour: float = 0.5,
     progress: bool = True,
+    fa_at: float | None = None,
 ) -> dict[str, Any]:
     """The lowest threshold with at most ``target_fa_per_hour`` on negative ``recordings``.
 
     For a deployment's own audio (no wake phrase in it) or a corpus's long streams. Returns the
     threshold with the hours, the false accepts it lets through and a warning when the audio is
-    too short to allow even one false accept at the target. Raises ValueError when no threshold
-    of :data:`THRESHOLDS` is within the target.
+    too short to allow even one false accept at the target; with ``fa_at``, also the false
+    accepts per hour at that threshold (``fa_per_hour_at``, on the nearest grid threshold at or
+    below it). Raises ValueError when no threshold of :data:`THRESHOLDS` is within the target.
     """
     if not recordings:
         raise ValueError("no negative recordings to calibrate on")
@@ -241,6 +243,10 @@ def calibrate_threshold(
     )
     hours, counts = sum(per_recording), np.sum(fa, axis=0)
     op, threshold = _threshold_within(counts, hours, target_fa_per_hour)
+    at = {}
+    if fa_at is not None:
+        i = max(0, int(np.searchsorted(THRESHOLDS, fa_at, side="right")) - 1)
+        at = {"fa_at": float(THRESHOLDS[i]), "fa_per_hour_at": float(counts[i] / hours)}
     if op is None:
         raise ValueError(
             f"no threshold up to {THRESHOLDS[-1]} gives <= {target_fa_per_hour} false accepts "
@@ -252,6 +258,7 @@ def calibrate_threshold(
         "hours": round(hours, 3),
         "recordings": len(recordings),
         "false_accepts": int(counts[op]),
+        **at,
     }
     if target_fa_per_hour * hours < 1:
         out["warning"] = (

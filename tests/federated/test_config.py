@@ -46,6 +46,8 @@ def test_dp_is_the_default_and_both_server_optimizers_load():
         ("+privacy.user.noise=2", "unknown UserDP setting"),
         ("federated.server=sgd", "fedavg or fedadam"),
         ("federated.faults.dropout=2", "federated.faults.dropout=2"),
+        ("federated.negatives=all", "labelled, false_wakes, none"),
+        ("federated.false_wake_threshold=1.5", "must be in (0, 1)"),
     ],
 )
 def test_impossible_settings_fail_at_load(override, words):

@@ -287,3 +287,44 @@ def test_stragglers_past_the_round_timeout_are_left_out(tiny_corpus, tmp_path):
     assert c["accepted"] + c["timed_out"] == c["sampled"] == 10
     rows = read(Path(spec.out_dir) / "contribution.jsonl")
     assert {r["reason"] for r in rows if not r["accepted"]} == {"timed_out"}
+
+
+def test_false_wakes_are_the_devices_only_negatives(tiny_corpus, tmp_path):
+    """``negatives=false_wakes``: a device trains on its positives and on exactly the non-wake
+    clips that the global model wakes on; ``none`` keeps positives only."""
+    import numpy as np
+
+    from federated.data import population
+    from federated.local import _dataset, build_task, local_negatives, new_model
+    from speech.data.dataset import collate
+
+    spec = _spec(tiny_corpus, tmp_path, ["privacy=none", "federated.negatives=false_wakes"])
+    setup = spec.setup
+    assert setup.negatives == "false_wakes"
+    task = build_task(setup)
+    model = new_model(setup).eval()
+    device = population(setup.manifest, "kws")[0]
+    full = _dataset(task, setup, device, "train")
+    n_pos = sum(full.is_positive(u) for u in full.utts)
+    assert 0 < n_pos < len(full)
+    # each clip's peak score, one at a time
+    full.train = False
+    scores = {
+        u.id: float(task.clip_scores(model, collate([full[i]]))[0])
+        for i, u in enumerate(full.utts)
+        if not full.is_positive(u)
+    }
+    threshold = float(np.median(list(scores.values())))
+    setup.false_wake_threshold = threshold
+    kept = local_negatives(model, task, setup, _dataset(task, setup, device, "train"))
+    negatives = {u.id for u in kept.utts if not kept.is_positive(u)}
+    assert negatives == {k for k, v in scores.items() if v >= threshold}
+    assert 0 < len(negatives) < len(scores)
+    assert sum(kept.is_positive(u) for u in kept.utts) == n_pos
+    setup.negatives = "none"
+    kept = local_negatives(model, task, setup, _dataset(task, setup, device, "train"))
+    assert len(kept) == n_pos and all(kept.is_positive(u) for u in kept.utts)
+    setup.negatives = "labelled"
+    assert len(local_negatives(model, task, setup, _dataset(task, setup, device, "train"))) == len(
+        full
+    )

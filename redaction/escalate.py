@@ -547,6 +547,11 @@ def main(argv: list[str] | None = None) -> int:
             print(format_device(log, args.device))
         else:
             policy = load_policy(args.config)
+            if not log_path.parent.is_dir():
+                raise EscalationError(
+                    f"{log_path}: its folder {log_path.parent} does not exist; create it or "
+                    "pass the existing log with --log"
+                )
             if not log_path.exists():
                 print(f"note: starting a new decision log at {log_path}", file=sys.stderr)
             log = DecisionLog(log_path)

@@ -157,3 +157,55 @@ def email(address: str, rng: random.Random) -> str:
 def normalize(text: str) -> str:
     """Lower-case, keep letters and apostrophes, collapse spaces."""
     return " ".join(re.sub(r"[^a-z' ]+", " ", text.lower()).split())
+
+
+def from_written(text: str) -> str:
+    """A written transcript (Whisper's: digits, symbols, case, punctuation) in the corpus's
+    spoken form, for scoring against spoken references: ``$4.50`` -> ``four dollars and
+    fifty cents``, ``3rd`` -> ``third``, ``7:30`` -> ``seven thirty``, ``25%`` -> ``twenty
+    five percent``, ``1984`` -> ``nineteen eighty four`` (four digits from 1100 to 2099 read as
+    a year), ``555-1234`` -> digit by digit, other numbers as cardinals.
+
+    Numbers can be said in several ways ("eighty two seventy seven" and "8277"), so a
+    WER against spoken references still counts some of them as errors: compare methods on the
+    same references rather than reading the WER as absolute.
+    """
+    t = text.lower().replace(",", " , ")
+
+    def _money(m: re.Match) -> str:
+        cents = int(m.group(1).replace(" ", "")) * 100 + int((m.group(2) or "0").ljust(2, "0"))
+        return f" {money(cents)} "
+
+    t = re.sub(r"\$\s?(\d+)(?:\.(\d{1,2}))?", _money, t)
+    t = re.sub(r"(\d+)(?:st|nd|rd|th)\b", lambda m: f" {ordinal(int(m.group(1)))} ", t)
+    t = re.sub(
+        r"\b(\d{1,2}):(\d{2})\b",
+        lambda m: (
+            f" {number(int(m.group(1)))} "
+            + (
+                ""
+                if m.group(2) == "00"
+                else ("oh " if m.group(2)[0] == "0" else "") + number(int(m.group(2)))
+            )
+            + " "
+        ),
+        t,
+    )
+    t = re.sub(r"(\d+)\s?%", r" \1 percent ", t)
+    t = re.sub(
+        r"\d+(?:[-.]\d+)+",
+        lambda m: " " + " ".join(DIGITS[int(c)] for c in m.group(0) if c.isdigit()) + " ",
+        t,
+    )
+
+    def _number(m: re.Match) -> str:
+        s = m.group(0)
+        n = int(s)
+        if len(s) == 4 and 1100 <= n < 2100:
+            return f" {year(n)} "
+        if len(s) > 6 or (len(s) > 1 and s[0] == "0"):
+            return " " + " ".join(DIGITS[int(c)] for c in s) + " "
+        return f" {number(n)} "
+
+    t = re.sub(r"\d+", _number, t)
+    return normalize(t)

@@ -80,3 +80,21 @@ def test_number_out_of_range():
 
 def test_normalize():
     assert spoken.normalize("  Hello, World!  It's 5 ") == "hello world it's"
+
+
+@pytest.mark.parametrize(
+    "written, said",
+    [
+        ("Book a table for 18 in Denver.", "book a table for eighteen in denver"),
+        ("Set an alarm for 7:30, please", "set an alarm for seven thirty please"),
+        ("at 7:05", "at seven oh five"),
+        ("It costs $4.50?", "it costs four dollars and fifty cents"),
+        ("Call 555-1234 on the 3rd", "call five five five one two three four on the third"),
+        ("born in 1984", "born in nineteen eighty four"),
+        ("25% of 300", "twenty five percent of three hundred"),
+        ("PIN 0427", "pin zero four two seven"),
+        ("", ""),
+    ],
+)
+def test_from_written_reads_a_whisper_transcript_aloud(written, said):
+    assert spoken.from_written(written) == said

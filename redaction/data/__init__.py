@@ -1,0 +1,1 @@
+"""Generated evaluation data for redaction (held-out PII transcripts with gold spans)."""

@@ -27,6 +27,8 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	# Resemblyzer (the outside speaker-verification attacker) pins old numpy: no deps.
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4 webrtcvad-wheels==2.0.14.post1
 	touch $@
 
 # The main job: build the default corpus (cached after the first run) and print its summary,

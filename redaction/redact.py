@@ -40,7 +40,7 @@ from redaction.spans import Span, merge
 
 SAMPLE_RATE = 16000
 Detector = Callable[[Sequence[str]], list[Span]]
-Categorizer = Callable[[Sequence[str]], list[Span]]
+SPECIAL = ("HEALTH", "SEXUAL_LIFE", "RELIGION", "POLITICS", "ETHNICITY")  # redaction.pii's
 
 
 @dataclass
@@ -184,8 +184,9 @@ class Redactor:
 
     Args:
         config: :class:`RedactConfig`.
-        detector: PII spans over a word list (default: ``redaction.pii``'s registry).
-        categorizer: special-category spans over a word list (default: ``redaction.pii``).
+        detector: PII and special-category spans over a word list (default:
+            ``redaction.pii.detect``); spans labelled with a special category (:data:`SPECIAL`)
+            follow ``config.special``.
         transcribers: override the Whisper and second-opinion transcribers (tests).
     """
 
@@ -194,19 +195,17 @@ class Redactor:
         config: RedactConfig | None = None,
         *,
         detector: Detector | None = None,
-        categorizer: Categorizer | None = None,
         transcribers: Sequence[Callable] | None = None,
     ):
         from redaction.anonymize import Anonymizer
         from redaction.transcribe import Ours, Whisper
 
         self.config = c = config or RedactConfig()
-        if detector is None or categorizer is None:
+        if detector is None:
             from redaction import pii
 
-            detector = detector or pii.detect
-            categorizer = categorizer or pii.special_categories
-        self.detector, self.categorizer = detector, categorizer
+            detector = pii.detect
+        self.detector = detector
         if transcribers is None:
             transcribers = [Whisper(c.whisper, threads=c.threads)]
             if c.second_opinion:
@@ -259,7 +258,6 @@ class Redactor:
                 Span(s.label, s.start, s.end, s.score, f"{main.source}:{s.source}")
                 for s in self.detector(words)
             ]
-            categories = self.categorizer(words)
             extra_ranges: list[tuple[float, float]] = []
             for other in heard[1:]:
                 if not other.words:
@@ -280,7 +278,7 @@ class Redactor:
             return _withhold(
                 f"PII detection failed: {type(e).__name__}: {e}", t0, transcript=transcript
             )
-        labels = sorted({s.label for s in categories})
+        labels = sorted({s.label for s in spans if s.label in SPECIAL})
         withhold = [lab for lab in labels if c.special.get(lab, "withhold") == "withhold"]
         if withhold:
             return _withhold(
@@ -288,7 +286,7 @@ class Redactor:
                 t0,
                 transcript=transcript,
             )
-        spans = merge(spans + [s for s in categories if s.end > s.start])
+        spans = merge(spans)
         try:
             ranges = time_ranges(spans, main.words, margin_s=c.margin_s, duration=seconds)
             from redaction.audio import merge_ranges

@@ -75,12 +75,15 @@ def health(words):
     ]
 
 
+def detector(words):
+    return digits(words) + health(words)
+
+
 def _redactor(main, second=None, **config):
     ts = [main] + ([second] if second else [])
     return Redactor(
         RedactConfig(second_opinion=None, **config),
-        detector=digits,
-        categorizer=health,
+        detector=detector,
         transcribers=ts,
     )
 
@@ -158,7 +161,6 @@ def test_a_detector_that_crashes_withholds():
     r = Redactor(
         RedactConfig(second_opinion=None),
         detector=broken,
-        categorizer=health,
         transcribers=[Fixed("w", _words("hello there"))],
     )
     result = r(_speechlike())

@@ -134,6 +134,7 @@ class Result:
     spans: list[Span] = field(default_factory=list)
     clip: RedactedClip | None = None
     seconds: float = 0.0
+    ranges: list[tuple[float, float]] = field(default_factory=list)  # the audio redacted, s
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -320,7 +321,7 @@ class Redactor:
             categories=labels,
             expires_at=(now + timedelta(days=c.ttl_days)).isoformat(timespec="seconds"),
         )
-        return Result(False, "", transcript, masked, timed, clip, time.time() - t0)
+        return Result(False, "", transcript, masked, timed, clip, time.time() - t0, ranges)
 
 
 def pseudonym(clip_id: str, secret: str) -> str:

@@ -239,6 +239,26 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     }
     rows = []
     writer = _tensorboard(out)
+
+    def ledger_rows(rnd: int, status: dict, contributions: dict) -> None:
+        _ledger_rows(
+            ledger,
+            rnd,
+            population,
+            status,
+            contributions,
+            clips,
+            local_history,
+            user_history,
+            privacy,
+            resolved,
+            q,
+            excluded,
+            inner,
+            outer,
+            reported,
+        )
+
     bar = tqdm(range(1, fed.rounds + 1), desc="rounds", unit="round", disable=not spec.progress)
     stopped = ""
     for rnd in bar:
@@ -253,23 +273,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
                 )
                 for d in population:
                     excluded[d] = "budget"
-                _ledger_rows(
-                    ledger,
-                    rnd,
-                    population,
-                    {},
-                    {},
-                    clips,
-                    local_history,
-                    user_history,
-                    privacy,
-                    resolved,
-                    q,
-                    excluded,
-                    inner,
-                    outer,
-                    reported,
-                )
+                ledger_rows(rnd, {}, {})
                 break
         # Local-DP budgets: the server mirrors each device's releases from the replies.
         if privacy.local_dp and privacy.max_epsilon is not None:
@@ -365,23 +369,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
                         )
         if privacy.user_dp:
             user_history.append(Release(resolved.user_noise, q, 1))
-        _ledger_rows(
-            ledger,
-            rnd,
-            population,
-            status,
-            contributions,
-            clips,
-            local_history,
-            user_history,
-            privacy,
-            resolved,
-            q,
-            excluded,
-            inner,
-            outer,
-            reported,
-        )
+        ledger_rows(rnd, status, contributions)
         user_eps = epsilon(user_history, privacy.delta) if privacy.user_dp else 0.0
         local_eps = max(
             (epsilon(h, privacy.delta) for h in local_history.values() if h), default=0.0

@@ -189,18 +189,28 @@ def _candidates(cleaned: Sequence[str]) -> list[_Atom | None]:
         a = atoms[k] if 0 <= k < len(atoms) else None
         return a is not None and a.kind in numeric and cleaned[k] not in _ZERO_WORDS
 
+    zero = {i for i, w in enumerate(cleaned) if w in _ZERO_WORDS and atoms[i] is not None}
+    near_number: set[int] = set()
+    changed = True
+    while changed:  # "oh" next to a number, or next to an "oh" that is ("two two oh oh")
+        changed = False
+        for i in zero - near_number:
+            nxt = cleaned[i + 1] if i + 1 < len(cleaned) else ""
+            if (
+                is_num(i - 1)
+                or is_num(i + 1)
+                or {i - 1, i + 1} & near_number
+                or nxt in REPEATS
+                or (i > 0 and cleaned[i - 1] in REPEATS)
+            ):
+                near_number.add(i)
+                changed = True
     out: list[_Atom | None] = []
     for i, a in enumerate(atoms):
         if a is None:
             out.append(None)
-        elif cleaned[i] in _ZERO_WORDS:  # "oh" next to a number (or another "oh" that is)
-            near = (
-                is_num(i - 1)
-                or is_num(i + 1)
-                or (i + 1 < len(atoms) and cleaned[i + 1] in _ZERO_WORDS and is_num(i + 2))
-                or (i > 0 and cleaned[i - 1] in REPEATS)
-            )
-            out.append(a if near else None)
+        elif i in zero:
+            out.append(a if i in near_number else None)
         elif a.kind == "a":  # "a hundred", "a thousand"
             nxt = atoms[i + 1] if i + 1 < len(atoms) else None
             out.append(a if nxt is not None and nxt.kind == "mult" else None)

@@ -53,6 +53,9 @@ class EmailRecognizer(Recognizer):
                 start, bare = prev, 1
             elif bare < self.max_bare_words and (prev := _unit_before(doc, start)) is not None:
                 start, bare = prev, bare + 1
+            elif bare == 1 and doc.base[start - 1] in ("a", "i") and start == at - 1:
+                start, bare = start - 1, 2  # an initial: "a montero at ..." is amontero@
+                break
             else:
                 break
         return start

@@ -52,10 +52,23 @@ STRONG_CUES: list[str | tuple[str, ...]] = [
     ("email", "from"),
 ]
 WEAK_CUES = words("to from for with and by at as")
+_PLACE_PREPOSITIONS = words("to from at in")  # weak for names: places follow them too
+# A weak cue is a strong one after these ("send the photos to ...", "add ... to my contacts as ...").
+CONTACT_CONTEXT = words(
+    """send sent message messages text texts email emails mail write wrote give gave pay paid
+    transfer forward reply talk speak say introduce contacts contact add call voicemail invite
+    package letter gift card note"""
+)
 AFTER_CUES = words(
     """said says asked called texted emailed wrote replied left sent wants wanted needs told
-    is's will's"""
+    coming awake home here back okay ok available busy"""
 )
+AFTER_PHRASES = [("to", "my", "contacts"), ("to", "contacts"), ("in", "my", "contacts")]
+# After a strong cue a name runs on over one ordinary word before a boundary
+# ("call leia spies at ...": "spies" is a surname here).
+_BOUNDARY = words("at on and saying that to about for with")
+_NOT_SURNAME = words("now later soon today tonight tomorrow back again please first home")
+_AFTER_NAME = AFTER_CUES | FUNCTION_WORDS
 # A stop-word name ("will", "may") after a strong cue needs one of these (or the end) after it.
 _FOLLOW = words("at on and that to about back now tomorrow tonight today please for")
 _NOT_NAME = (
@@ -118,23 +131,34 @@ class PersonRecognizer(Recognizer):
         self, doc: Doc, classes: list[str], i: int, j: int, found: list[Span]
     ) -> Span | None:
         cls = [c if c != "K" else "W" for c in classes[i:j]]
-        strong_cue = doc.cue_before(i, STRONG_CUES)
+        while j - i > 1 and cls[-1] == "W" and doc.base[j - 1] in _AFTER_NAME:
+            j, cls = j - 1, cls[:-1]  # "alfredo said": "said" is also a name, not here
         after_name = bool(found) and found[-1].end == i - 1 and doc.base[i - 1] == "and"
         weak_cue = doc.cue_before(i, WEAK_CUES) or after_name
+        contact = weak_cue and bool(CONTACT_CONTEXT & set(doc.before(i - 1, 14)))
+        strong_cue = doc.cue_before(i, STRONG_CUES) or after_name or contact
+        weak_cue = weak_cue and not doc.cue_before(i, _PLACE_PREPOSITIONS)
+        contacts_after = any(doc.base[j : j + len(c)] == c for c in AFTER_PHRASES)
         stop_name = [doc.base[k] in FUNCTION_WORDS for k in range(i, j)]
         possessive = doc.norm[j - 1].endswith("'s") and doc.base[j - 1] != doc.norm[j - 1]
         after_cue = possessive or (j < len(doc) and doc.base[j] in AFTER_CUES)
         ends = j == len(doc) or doc.base[j] in _FOLLOW or doc.words[j - 1][-1:] in ".,?!"
 
-        if strong_cue or after_name:
+        if strong_cue:
             if any(stop_name) and not ends and not ("S" in cls or "C" in cls):
                 return None  # "call will you" is not a name, "call will at five" is
             score = 0.9 if ("S" in cls or "C" in cls) else 0.8 if "W" in cls else 0.75
+            if _surname_follows(doc, j):
+                j += 1
             return self.span("PERSON", i, j, score)
+        if contacts_after:
+            return self.span("PERSON", i, j, 0.85)
         if i > 0 and doc.base[i - 1] in _DETERMINERS:
             return None  # "the hunter", "a rose"
         if j < len(doc) and doc.base[j] in STREET_SUFFIXES:
             return None  # "lincoln street": an address
+        if set(cls) == {"R"} and after_cue:
+            return self.span("PERSON", i, j, 0.7)  # "ruggiero said ...", "what's fabrizia's number"
         # No strong cue: trim ordinary-word names at the edges ("will john come").
         while i < j and ((cls[0] == "W" and stop_name[0]) or cls[0] == "R"):
             if "S" not in cls[1:] or (cls[0] == "W" and stop_name[0]):
@@ -154,3 +178,15 @@ class PersonRecognizer(Recognizer):
         else:
             return None
         return self.span("PERSON", i, j, score)
+
+
+def _surname_follows(doc: Doc, j: int) -> bool:
+    """An ordinary word at ``j`` and then a boundary ("at", "saying", the end, punctuation)."""
+    if j >= len(doc) or doc.words[j - 1][-1:] in ",.?!":
+        return False
+    w = doc.base[j]
+    if not w.isalpha() or w in FUNCTION_WORDS or w in _NOT_NAME or w in _NOT_SURNAME:
+        return False
+    if j in doc.run_at or w in _NUMBER_WORDS or w in MONTHS:
+        return False
+    return j + 1 == len(doc) or doc.base[j + 1] in _BOUNDARY or doc.words[j][-1:] in ",.?!"

@@ -11,15 +11,22 @@ from __future__ import annotations
 
 from redaction.pii import lexicon
 from redaction.pii.doc import Doc
-from redaction.pii.lexicon import FUNCTION_WORDS, STREET_SUFFIXES, words
+from redaction.pii.lexicon import FUNCTION_WORDS, MEASURE_UNITS, STREET_SUFFIXES, words
 from redaction.pii.person import word_class
 from redaction.pii.recognizer import Recognizer
 from redaction.spans import Span
 
-LOCATION_CUES = words(
-    """in to from near at around visit visiting weather fly flying flight flights drive driving
-    toward towards outside through via of trip moving moved live lives living born"""
-)
+LOCATION_CUES: list[str | tuple[str, ...]] = [
+    *words(
+        """in to from near at around visit visiting weather fly flying flight flights drive driving
+        toward towards outside through via of trip moving moved live lives living born"""
+    ),
+    ("far", "is"),
+    ("far", "to"),
+    ("distance", "to"),
+    ("directions", "to"),
+]
+LOCATION_AFTER = [("from", "here"), ("away",)]
 
 
 class LocationRecognizer(Recognizer):
@@ -46,7 +53,9 @@ class LocationRecognizer(Recognizer):
     def _score(self, doc: Doc, i: int, j: int, ambiguous: bool) -> float:
         if j < len(doc) and doc.base[j] in STREET_SUFFIXES:
             return 0.0  # "lincoln avenue" belongs to an address
-        cue = doc.cue_before(i, LOCATION_CUES)
+        cue = doc.cue_before(i, LOCATION_CUES) or any(
+            doc.base[j : j + len(c)] == c for c in LOCATION_AFTER
+        )
         cap = all(doc.capitalized(k) or doc.base[k] in FUNCTION_WORDS for k in range(i, j))
         if ambiguous:
             return 0.85 if cue or cap else 0.0
@@ -88,7 +97,7 @@ KNOWN_ORGS = [
         venmo tesla nike ikea salesforce adobe spotify uber lyft airbnb doordash delta_airlines
         southwest_airlines united_airlines american_airlines hilton marriott hyatt h&r_block
         charles_schwab schwab fidelity vanguard edward_jones prudential metlife general_electric
-        exxon exxonmobil chevron siemens sutter_health northwell aflac cigna target_corporation"""
+        exxon exxonmobil chevron siemens sutter_health northwell aflac target_corporation 3m"""
     )
 ]
 _AMBIGUOUS_ORGS = words("apple amazon target meta chase discover progressive delta shell oracle")
@@ -120,48 +129,65 @@ class OrganizationRecognizer(Recognizer):
 
     def _suffixed(self, doc: Doc) -> list[Span]:
         out = []
-        for k, w in enumerate(doc.base):
-            if w not in ORG_SUFFIXES or k == 0:
+        for k in range(len(doc)):
+            n = _suffix_len(doc, k)
+            if not n:
                 continue
             s = k
-            while s > 0 and k - s < 3 and _name_like(doc, s - 1):
+            while s > 0 and k - s < 3 and _name_like(doc, s - 1, loose=True):
                 s -= 1
             if s < k:
-                out.append(self.span("ORGANIZATION", s, k + 1, 0.8))
+                out.append(self.span("ORGANIZATION", s, k + n, 0.8))
         return out
 
     def _cued(self, doc: Doc) -> list[Span]:
         out = []
         for i in range(1, len(doc)):
             cue = doc.cue_before(i, ORG_CUES)
+            after_q = doc.base[i - 1] in ("does", "is", "are", "when", "will")
+            if not (cue or after_q):
+                continue
             j = i
-            while j < len(doc) and j - i < self.max_words:
-                if _name_like(doc, j) or (
-                    doc.base[j] in ("and", "of", "&")
-                    and j > i
-                    and j + 1 < len(doc)
-                    and _name_like(doc, j + 1)
-                ):
+            while j < len(doc) and j - i < self.max_words and doc.base[j] not in ORG_AFTER:
+                if n := _suffix_len(doc, j):
+                    j += n
+                    if not (j < len(doc) and doc.base[j] == "of"):  # "university of michigan"
+                        break
+                    continue
+                joiner = doc.base[j] in ("and", "of", "&") and j > i
+                if _name_like(doc, j, loose=True) or (joiner and j + 1 < len(doc)):
                     j += 1
-                    if doc.words[j - 1][-1:] in ",.?!" and doc.base[j - 1] != "and":
-                        if j < len(doc) and doc.base[j] == "and":
-                            continue  # "Griffin, Griffith and Perez"
+                    if doc.words[j - 1][-1:] in ".?!":
                         break
                 else:
                     break
+            while j > i and doc.base[j - 1] in ("and", "of", "&"):
+                j -= 1
             if j == i:
                 continue
+            # Without a suffix, a capital or a known name, "work at home" is no organisation.
+            named = any(_name_like(doc, k) or _suffix_len(doc, k) for k in range(i, j))
             after = j < len(doc) and doc.base[j] in ORG_AFTER
-            if cue or (after and doc.base[i - 1] in ("does", "is", "are", "when", "will")):
+            if named and (cue or after):
                 out.append(self.span("ORGANIZATION", i, j, 0.9))
         return out
 
 
-def _name_like(doc: Doc, i: int) -> bool:
-    """A word that can be part of an organisation's name."""
+def _suffix_len(doc: Doc, k: int) -> int:
+    """Words in the company suffix starting at ``k`` ("inc", "credit union", "and sons"), or 0."""
+    if doc.base[k : k + 2] in (("credit", "union"), ("and", "sons"), ("&", "sons")):
+        return 2
+    return 1 if doc.base[k] in ORG_SUFFIXES else 0
+
+
+def _name_like(doc: Doc, i: int, *, loose: bool = False) -> bool:
+    """A word that can be part of an organisation's name; ``loose``: any content word (before a
+    company suffix, "Harvard University")."""
     w = doc.base[i]
     if w in FUNCTION_WORDS or not w.replace("'", "").replace("&", "").replace("-", "").isalnum():
         return False
-    if i in doc.run_at:
+    if i in doc.run_at or w in MEASURE_UNITS:
         return False
+    if loose:
+        return True
     return bool(word_class(doc, i)) or doc.capitalized(i) or any(w in o for o in KNOWN_ORGS)

@@ -50,5 +50,6 @@ __all__ = [
     "detect",
     "from_config",
     "mask",
+    "policy_from_config",
     "special_categories",
 ]

@@ -122,12 +122,25 @@ def default_analyzer() -> Analyzer:
     return Analyzer(default_recognizers())
 
 
+def _node(cfg: Any, key: str) -> Any:
+    """``cfg.redaction.<key>``, ``cfg.<key>`` or ``cfg`` itself, whichever holds the node."""
+    if "redaction" in cfg:
+        cfg = cfg.redaction
+    return cfg.get(key, cfg)
+
+
 def from_config(cfg: Any) -> Analyzer:
-    """An analyzer from the ``analyzer`` node of ``conf/redaction/pii.yaml`` (``_target_`` leaves)."""
+    """An analyzer from ``conf/redaction/pii.yaml`` (its ``analyzer`` node, ``_target_`` leaves)."""
     from hydra.utils import instantiate
 
-    node = cfg.analyzer if "analyzer" in cfg else cfg
-    return instantiate(node, _convert_="all")
+    return instantiate(_node(cfg, "analyzer"), _convert_="all")
+
+
+def policy_from_config(cfg: Any) -> Any:
+    """The :class:`~redaction.pii.special.SpecialPolicy` of ``conf/redaction/pii.yaml``."""
+    from hydra.utils import instantiate
+
+    return instantiate(_node(cfg, "special_policy"), _convert_="all")
 
 
 def detect(words: Sequence[str]) -> list[Span]:

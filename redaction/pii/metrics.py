@@ -182,7 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--n", type=int, default=2000, help="sentences per style (default 2000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--style", nargs="+", choices=["spoken", "written"], default=["spoken", "written"])  # fmt: skip
-    p.add_argument("--peer", choices=["presidio"], help="score an offline peer instead")
+    p.add_argument(
+        "--peer",
+        choices=["presidio", "presidio-nodates"],
+        help="score Presidio instead (presidio-nodates: without its DATE_TIME entity)",
+    )
     p.add_argument("--spacy", action="store_true", help="add the spaCy NER recognizer")
     p.add_argument(
         "--errors", type=int, default=0, help="print this many wrong sentences (dev only)"
@@ -194,11 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from redaction.data.pii_templates import load
 
-    if args.peer == "presidio":
+    if args.peer:
         from redaction.pii.presidio_peer import PresidioPeer
 
-        predict: Predict = PresidioPeer()
-        name = "Presidio"
+        nodates = args.peer == "presidio-nodates"
+        predict: Predict = PresidioPeer(ignore=("DATE_TIME",) if nodates else ())
+        name = "Presidio 2.2 (en_core_web_sm)" + (" without DATE_TIME" if nodates else "")
     else:
         from redaction.pii.analyzer import Analyzer, default_recognizers
 

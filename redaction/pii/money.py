@@ -35,9 +35,9 @@ class AmountRecognizer(Recognizer):
         self.cue_window = cue_window
 
     def analyze(self, doc: Doc) -> list[Span]:
-        out = []
+        out: list[Span] = []
         for run in doc.runs:
-            if run.kind in _NOT_MONEY_KINDS:
+            if run.kind in _NOT_MONEY_KINDS or (out and run.start < out[-1].end):
                 continue
             if run.kind == "money":
                 out.append(self.span("AMOUNT", run.start, _cents_end(doc, run.end), 0.95))

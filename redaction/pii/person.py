@@ -136,7 +136,9 @@ class PersonRecognizer(Recognizer):
         after_name = bool(found) and found[-1].end == i - 1 and doc.base[i - 1] == "and"
         weak_cue = doc.cue_before(i, WEAK_CUES) or after_name
         contact = weak_cue and bool(CONTACT_CONTEXT & set(doc.before(i - 1, 14)))
-        strong_cue = doc.cue_before(i, STRONG_CUES) or after_name or contact
+        strong_cue = doc.cue_before(i, STRONG_CUES) or after_name
+        # a sending verb earlier makes "to"/"as" a strong cue, for names that are not words
+        strong_cue = strong_cue or (contact and bool({"S", "C", "R"} & set(cls)))
         weak_cue = weak_cue and not doc.cue_before(i, _PLACE_PREPOSITIONS)
         contacts_after = any(doc.base[j : j + len(c)] == c for c in AFTER_PHRASES)
         stop_name = [doc.base[k] in FUNCTION_WORDS for k in range(i, j)]
@@ -173,7 +175,7 @@ class PersonRecognizer(Recognizer):
             score = 0.85 if len(cls) >= 2 or weak_cue or after_cue else 0.75
         elif "C" in cls:
             score = 0.7 if weak_cue or after_cue or len(cls) >= 2 else 0.6
-        elif "W" in cls and (weak_cue or after_cue) and not any(stop_name):
+        elif "W" in cls and after_cue and not any(stop_name):
             score = 0.6
         else:
             return None

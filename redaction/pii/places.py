@@ -14,7 +14,7 @@ from redaction.pii.doc import Doc
 from redaction.pii.lexicon import FUNCTION_WORDS, MEASURE_UNITS, STREET_SUFFIXES, words
 from redaction.pii.person import word_class
 from redaction.pii.recognizer import Recognizer
-from redaction.spans import Span
+from redaction.spans import Span, merge
 
 LOCATION_CUES: list[str | tuple[str, ...]] = [
     *words(
@@ -97,9 +97,11 @@ KNOWN_ORGS = [
         venmo tesla nike ikea salesforce adobe spotify uber lyft airbnb doordash delta_airlines
         southwest_airlines united_airlines american_airlines hilton marriott hyatt h&r_block
         charles_schwab schwab fidelity vanguard edward_jones prudential metlife general_electric
-        exxon exxonmobil chevron siemens sutter_health northwell aflac target_corporation 3m"""
+        exxon exxonmobil chevron siemens sutter_health northwell aflac target_corporation 3m
+        h_and_r_block at_and_t"""
     )
 ]
+_KNOWN_ORG_WORDS = frozenset(w for o in KNOWN_ORGS for w in o)
 _AMBIGUOUS_ORGS = words("apple amazon target meta chase discover progressive delta shell oracle")
 
 
@@ -112,7 +114,7 @@ class OrganizationRecognizer(Recognizer):
         self.max_words = max_words
 
     def analyze(self, doc: Doc) -> list[Span]:
-        return [*self._known(doc), *self._suffixed(doc), *self._cued(doc)]
+        return merge([*self._known(doc), *self._suffixed(doc), *self._cued(doc)])
 
     def _known(self, doc: Doc) -> list[Span]:
         out = []
@@ -190,4 +192,5 @@ def _name_like(doc: Doc, i: int, *, loose: bool = False) -> bool:
         return False
     if loose:
         return True
-    return bool(word_class(doc, i)) or doc.capitalized(i) or any(w in o for o in KNOWN_ORGS)
+    known = w in _KNOWN_ORG_WORDS and w not in lexicon.common_words()
+    return word_class(doc, i) in ("S", "C", "R") or doc.capitalized(i) or known

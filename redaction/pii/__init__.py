@@ -25,6 +25,7 @@ from redaction.pii.analyzer import (
     default_recognizers,
     detect,
     from_config,
+    policy_from_config,
 )
 from redaction.pii.mask import mask
 from redaction.pii.recognizer import PII_LABELS, SPECIAL_LABELS, Recognizer

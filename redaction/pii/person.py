@@ -139,12 +139,14 @@ class PersonRecognizer(Recognizer):
         strong_cue = doc.cue_before(i, STRONG_CUES) or after_name
         # a sending verb earlier makes "to"/"as" a strong cue, for names that are not words
         strong_cue = strong_cue or (contact and bool({"S", "C", "R"} & set(cls)))
+        ends = j == len(doc) or doc.base[j] in _FOLLOW or doc.words[j - 1][-1:] in ".,?!"
+        # ... and for one that is, at the end: "send twenty dollars to mark" (not "... as read")
+        strong_cue = strong_cue or (contact and ends and doc.cue_before(i, ["to", "for", "with"]))
         weak_cue = weak_cue and not doc.cue_before(i, _PLACE_PREPOSITIONS)
         contacts_after = any(doc.base[j : j + len(c)] == c for c in AFTER_PHRASES)
         stop_name = [doc.base[k] in FUNCTION_WORDS for k in range(i, j)]
         possessive = doc.norm[j - 1].endswith("'s") and doc.base[j - 1] != doc.norm[j - 1]
         after_cue = possessive or (j < len(doc) and doc.base[j] in AFTER_CUES)
-        ends = j == len(doc) or doc.base[j] in _FOLLOW or doc.words[j - 1][-1:] in ".,?!"
 
         if strong_cue:
             if any(stop_name) and not ends and not ("S" in cls or "C" in cls):

@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     listener = Whisper(args.listener, threads=1)
     per_label: Counter = Counter()
     covered: Counter = Counter()
+    by_source: dict[str, Counter] = {}
     leaks = {"redacted": Counter(), "original": Counter()}
     withheld: Counter = Counter()
     over = {"clips": 0, "masked_clips": 0, "words": 0, "masked_words": 0}
@@ -155,6 +156,10 @@ def main(argv: list[str] | None = None) -> None:
             for s in c["spans"]:
                 per_label[s["label"]] += 1
                 covered[s["label"]] += coverage(c["words"], s, ranges) >= 0.9
+                for src, r in result.by_source.items():
+                    by_source.setdefault(src, Counter())[s["label"]] += (
+                        coverage(c["words"], s, r) >= 0.9
+                    )
             if c["pii_free"]:
                 over["clips"] += 1
                 over["words"] += len(words)
@@ -196,6 +201,9 @@ def main(argv: list[str] | None = None) -> None:
         "withheld_share": sum(withheld.values()) / max(1, len(clips)),
         "coverage": {k: covered[k] / per_label[k] for k in sorted(per_label)},
         "entities": dict(per_label),
+        "coverage_by_transcriber": {
+            src: {k: v[k] / per_label[k] for k in sorted(per_label)} for src, v in by_source.items()
+        },
         "leak_rate_redacted": leaks["redacted"]["any"] / max(1, leaks["redacted"]["clips"]),
         "leak_rate_original": leaks["original"]["any"] / max(1, leaks["original"]["clips"]),
         "leaks": {k: dict(v) for k, v in leaks.items()},

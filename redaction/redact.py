@@ -135,6 +135,8 @@ class Result:
     clip: RedactedClip | None = None
     seconds: float = 0.0
     ranges: list[tuple[float, float]] = field(default_factory=list)  # the audio redacted, s
+    # each transcriber's own detections as time ranges (measurement: who found what)
+    by_source: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -260,6 +262,9 @@ class Redactor:
                 for s in self.detector(words)
             ]
             extra_ranges: list[tuple[float, float]] = []
+            by_source = {
+                main.source: time_ranges(spans, main.words, margin_s=c.margin_s, duration=seconds)
+            }
             for other in heard[1:]:
                 if not other.words:
                     continue
@@ -270,9 +275,10 @@ class Redactor:
                 ]
                 spans += carry_over(found, other.words, main.words)
                 # what only the second opinion heard is redacted by its own times too
-                extra_ranges += time_ranges(
+                by_source[other.source] = time_ranges(
                     found, other.words, margin_s=c.margin_s, duration=seconds
                 )
+                extra_ranges += by_source[other.source]
         except RedactionError as e:
             return _withhold(f"alignment failed: {e}", t0, transcript=transcript)
         except Exception as e:  # a detector bug must not let a clip through
@@ -321,7 +327,9 @@ class Redactor:
             categories=labels,
             expires_at=(now + timedelta(days=c.ttl_days)).isoformat(timespec="seconds"),
         )
-        return Result(False, "", transcript, masked, timed, clip, time.time() - t0, ranges)
+        return Result(
+            False, "", transcript, masked, timed, clip, time.time() - t0, ranges, by_source
+        )
 
 
 def pseudonym(clip_id: str, secret: str) -> str:

@@ -11,7 +11,15 @@ import re
 
 from redaction.numbers import NumberRun
 from redaction.pii.doc import Doc
-from redaction.pii.lexicon import DIRECTIONS, FUNCTION_WORDS, MEASURE_UNITS, STREET_SUFFIXES, words
+from redaction.pii.lexicon import (
+    DIRECTIONS,
+    FUNCTION_WORDS,
+    MEASURE_UNITS,
+    STREET_SUFFIXES,
+    USPS_SUFFIXES,
+    words,
+)
+from redaction.pii.person import word_class
 from redaction.pii.recognizer import Recognizer
 from redaction.spans import Span
 
@@ -33,6 +41,11 @@ class StreetAddressRecognizer(Recognizer):
     def analyze(self, doc: Doc) -> list[Span]:
         out = []
         for k, w in enumerate(doc.base):
+            if w in USPS_SUFFIXES and w not in STREET_SUFFIXES:
+                start = self._start(doc, k, named=True)  # "kevin burgs", not "ten key points"
+                if start is not None:
+                    out.append(self.span("STREET_ADDRESS", start, _unit_end(doc, k + 1), 0.85))
+                continue
             if w not in STREET_SUFFIXES or (w in ("dr", "st") and not doc.written):
                 continue
             start = self._start(doc, k)
@@ -44,8 +57,9 @@ class StreetAddressRecognizer(Recognizer):
                 out.append(self.span("STREET_ADDRESS", cue_start, _unit_end(doc, k + 1), 0.7))
         return out
 
-    def _start(self, doc: Doc, k: int) -> int | None:
-        """First word of "<house number> <name> <suffix at k>", or None."""
+    def _start(self, doc: Doc, k: int, *, named: bool = False) -> int | None:
+        """First word of "<house number> <name> <suffix at k>", or None; ``named``: the street
+        name must hold a person's name, a capital, a rare word or an ordinal."""
         pos, units = k, 0
         while units < self.max_name_words and pos > 0:
             run = doc.run_ending(pos)
@@ -54,7 +68,7 @@ class StreetAddressRecognizer(Recognizer):
                 if house and _house_number("".join(c.digits for c in house)):
                     return run.start
                 pos, units = run.chunks[-1].start, units + 1
-            elif _street_word(doc, pos - 1):
+            elif _street_word(doc, pos - 1) and (not named or _named(doc, pos - 1)):
                 pos, units = pos - 1, units + 1
             else:
                 return None
@@ -80,6 +94,10 @@ def _street_word(doc: Doc, i: int) -> bool:
         and re.fullmatch(r"[a-z][a-z'.-]*", w) is not None
         and (w not in _NOT_STREET or w in DIRECTIONS)
     )
+
+
+def _named(doc: Doc, i: int) -> bool:
+    return doc.base[i] in DIRECTIONS or bool(word_class(doc, i)) or doc.capitalized(i)
 
 
 def _house_number(digits: str) -> bool:

@@ -72,6 +72,24 @@ STREET_SUFFIXES = {
 DIRECTIONS = words(
     "north south east west n s e w ne nw se sw northeast northwest southeast southwest"
 )
+# The rest of the USPS street suffixes (Publication 28), plurals included. Many are ordinary words
+# ("courts", "points", "falls"), so the street's name must look like a name before one of them.
+USPS_SUFFIXES = words(
+    """annex arcade bayou beach bend bluff bluffs bottom branch bridge brook brooks burg burgs
+    bypass camp canyon cape causeway center centers circles cliff cliffs club common commons
+    corner corners course courts cove coves creek crest crossing crossroad curve dale dam divide
+    drives estate estates expressway extension extensions fall falls ferry field fields flat
+    flats ford fords forest forge forges fork forks fort freeway garden gardens gateway glen
+    glens green greens grove groves harbor harbors haven heights hill hills hollow inlet island
+    islands isle junction junctions key keys knoll knolls lake lakes land landing light lights
+    loaf lock locks lodge mall manor manors meadow meadows mews mill mills mission motorway mount
+    mountain mountains neck orchard oval overpass park parks parkways pass passage pine pines
+    plain plains point points port ports prairie radial ramp ranch rapid rapids rest ridge
+    ridges river roads route rue shoal shoals shore shores skyway spring springs spur spurs
+    squares station stravenue stream streets summit throughway trace track trafficway trailer
+    tunnel turnpike underpass union unions valley valleys viaduct view views village villages
+    ville vista walks wall ways well wells via"""
+)
 # Words that never belong to a name, a street name or an organisation name.
 FUNCTION_WORDS = words(
     """a an the my your his her our their its this that these those to from in on at by for of

@@ -136,7 +136,7 @@ class OrganizationRecognizer(Recognizer):
             if not n:
                 continue
             s = k
-            while s > 0 and k - s < 3 and _name_like(doc, s - 1, loose=True):
+            while s > 0 and k - s < 3 and (_name_like(doc, s - 1) or _place_word(doc, s - 1)):
                 s -= 1
             if s < k:
                 out.append(self.span("ORGANIZATION", s, k + n, 0.8))
@@ -173,6 +173,11 @@ class OrganizationRecognizer(Recognizer):
             if named and (cue or after):
                 out.append(self.span("ORGANIZATION", i, j, 0.9))
         return out
+
+
+def _place_word(doc: Doc, i: int) -> bool:
+    """A one-word place ("Ohio State University", "Boston College")."""
+    return (doc.base[i],) in lexicon.places()
 
 
 def _suffix_len(doc: Doc, k: int) -> int:

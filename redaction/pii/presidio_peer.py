@@ -56,9 +56,10 @@ class PresidioPeer:
             pos += len(w) + 1
         text = " ".join(words)
         out = []
-        for r in self.engine.analyze(
-            text=text, language="en", score_threshold=self.score_threshold
-        ):
+        found = self.engine.analyze(text=text, language="en", score_threshold=self.score_threshold)
+        for r in found:
+            if r.entity_type in self.ignore:
+                continue
             first = max(i for i, s in enumerate(starts) if s <= r.start)
             last = max(i for i, s in enumerate(starts) if s < r.end)
             label = RENAME.get(r.entity_type, r.entity_type)

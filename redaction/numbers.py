@@ -116,6 +116,7 @@ class NumberRun:
 
     @property
     def digits(self) -> str:
+        """The digits the run says, chunk after chunk."""
         return "".join(c.digits for c in self.chunks)
 
     @property
@@ -125,6 +126,7 @@ class NumberRun:
 
     @property
     def ordinal(self) -> bool:
+        """Whether the run ends in an ordinal ("forty second", "3rd")."""
         return self.chunks[-1].kind == "ordinal"
 
     @property
@@ -137,6 +139,7 @@ class NumberRun:
 
     @property
     def multiplied(self) -> bool:
+        """Whether any chunk used "hundred", "thousand", ..."""
         return any(c.multiplied for c in self.chunks)
 
     def digit_words(self) -> list[tuple[int, int]]:
@@ -376,6 +379,7 @@ class Normalized:
 
     @property
     def text(self) -> str:
+        """The tokens joined by spaces ("call 5551234")."""
         return " ".join(self.tokens)
 
 

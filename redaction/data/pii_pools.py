@@ -51,14 +51,17 @@ def name_pool(split: str, held_out: bool) -> tuple[tuple[str, ...], tuple[str, .
 
 
 def first_name(rng: random.Random, split: str, p_held_out: float = 0.2) -> str:
+    """A first name of ``split``; from the held-out locales with probability ``p_held_out``."""
     return rng.choice(name_pool(split, rng.random() < p_held_out)[0])
 
 
 def last_name(rng: random.Random, split: str, p_held_out: float = 0.2) -> str:
+    """A last name of ``split``; from the held-out locales with probability ``p_held_out``."""
     return rng.choice(name_pool(split, rng.random() < p_held_out)[1])
 
 
 def person(rng: random.Random, split: str, *, full: bool | None = None) -> Value:
+    """A first name, or a full name (``full``; by default 60% of the time)."""
     held = rng.random() < 0.2
     firsts, lasts = name_pool(split, held)
     words = [rng.choice(firsts)]
@@ -85,6 +88,7 @@ def place_pool(split: str) -> tuple[str, ...]:
 
 
 def place(rng: random.Random, split: str) -> Value:
+    """A city, US state or country of ``split``."""
     p = rng.choice(place_pool(split))
     small = {"of", "the", "de", "la", "and"}
     return val(p, " ".join(w if w in small else w.title() for w in p.split()))

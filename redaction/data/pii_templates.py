@@ -180,6 +180,7 @@ class Example:
     written_spans: list[tuple[str, int, int]]
 
     def record(self, style: str) -> dict[str, Any]:
+        """The record of one style: ``{words, spans, template, pii_free}``."""
         words, spans = (self.spoken, self.spoken_spans) if style == "spoken" else (self.written, self.written_spans)  # fmt: skip
         return {
             "words": list(words),

@@ -46,6 +46,7 @@ class Value:
 
 
 def val(spoken: str, written: str) -> Value:
+    """A Value from a spoken and a written string (split on spaces)."""
     return Value(tuple(spoken.split()), tuple(written.split()))
 
 
@@ -78,6 +79,7 @@ def say_int(n: int, rng: random.Random | None = None) -> str:
 
 
 def say_ordinal(n: int) -> str:
+    """``23`` -> "twenty third"."""
     words = say_int(n).split()
     last = words[-1]
     words[-1] = ORDINAL_WORD.get(last) or (
@@ -87,6 +89,7 @@ def say_ordinal(n: int) -> str:
 
 
 def ordinal_suffix(n: int) -> str:
+    """``23`` -> "23rd"."""
     if 10 <= n % 100 <= 20:
         return f"{n}th"
     return f"{n}" + {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
@@ -124,6 +127,7 @@ def say_pairs(s: str, rng: random.Random) -> str:
 
 
 def say_year(y: int, rng: random.Random) -> str:
+    """``1984`` -> "nineteen eighty four"; 2000s as "two thousand (and) five"."""
     if 2000 <= y < 2010 or (y >= 2010 and rng.random() < 0.3):
         return say_int(y, rng)
     hi, lo = divmod(y, 100)
@@ -179,6 +183,7 @@ def money(rng: random.Random, *, bare: bool = False) -> Value:
 
 # ----------------------------------------------------------------------------- identifiers
 def luhn_complete(prefix: str, length: int, rng: random.Random) -> str:
+    """A ``length``-digit number starting with ``prefix`` whose Luhn check digit is right."""
     body = prefix + "".join(str(rng.randint(0, 9)) for _ in range(length - len(prefix) - 1))
     total = 0
     for i, ch in enumerate(reversed(body)):
@@ -190,6 +195,7 @@ def luhn_complete(prefix: str, length: int, rng: random.Random) -> str:
 
 
 def phone(rng: random.Random) -> Value:
+    """A US phone number: 10 digits, 7, or 1 + 10 (some toll-free), in several spoken and written forms."""
     area = f"{rng.randint(2, 9)}{rng.randint(0, 8)}{rng.randint(0, 9)}"
     exch = f"{rng.randint(2, 9)}{rng.randint(0, 9)}{rng.randint(0, 9)}"
     line = f"{rng.randint(0, 9999):04d}"
@@ -231,6 +237,7 @@ def phone(rng: random.Random) -> Value:
 
 
 def card(rng: random.Random) -> Value:
+    """A Luhn-valid Visa, Mastercard, Discover or Amex number, in groups."""
     kind = rng.random()
     if kind < 0.45:
         num = luhn_complete("4", 16, rng)
@@ -248,11 +255,13 @@ def card(rng: random.Random) -> Value:
 
 
 def last4(rng: random.Random) -> Value:
+    """Four digits (a card's or an SSN's last four)."""
     s = f"{rng.randint(0, 9999):04d}"
     return val(say_digits(s, rng) if rng.random() < 0.8 else say_pairs(s, rng), s)
 
 
 def ssn(rng: random.Random) -> Value:
+    """A US social security number that follows the SSA's rules."""
     area = rng.choice([rng.randint(1, 665), rng.randint(667, 899)])
     s = f"{area:03d}{rng.randint(1, 99):02d}{rng.randint(1, 9999):04d}"
     parts = [s[:3], s[3:5], s[5:]]
@@ -262,6 +271,7 @@ def ssn(rng: random.Random) -> Value:
 
 
 def date_of_birth(rng: random.Random) -> Value:
+    """A birth date between 1940 and 2008 in one of several spoken/written shapes."""
     y, m, d = rng.randint(1940, 2008), rng.randint(1, 12), rng.randint(1, 28)
     month = MONTHS[m - 1]
     kind = rng.random()

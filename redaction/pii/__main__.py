@@ -72,6 +72,7 @@ def run(stdin: IO[str], stdout: IO[str], stderr: IO[str], *, with_mask: bool = F
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; returns the exit status (0, or 2 on bad input)."""
     p = argparse.ArgumentParser(
         prog="python -m redaction.pii",
         description="Add PII spans to JSON lines read from stdin (a 'words' list per line).",

@@ -51,6 +51,7 @@ class Doc:
 
     @classmethod
     def of(cls, words: Sequence[str] | str) -> Doc:
+        """A Doc from a word list, or from a plain sentence split on spaces."""
         return cls(tuple(words.split() if isinstance(words, str) else words))
 
     @cached_property
@@ -59,6 +60,7 @@ class Doc:
         return {i: r for r in self.runs for i in range(r.start, r.end)}
 
     def run_starting(self, i: int) -> NumberRun | None:
+        """The number run whose first word is ``i``, else None."""
         r = self.run_at.get(i)
         return r if r is not None and r.start == i else None
 
@@ -68,6 +70,7 @@ class Doc:
         return r if r is not None and r.end == j else None
 
     def sentence_start(self, i: int) -> bool:
+        """Whether word ``i`` starts a sentence (first word, or after Whisper's full stop)."""
         return i == 0 or ends_sentence(self.words[i - 1])
 
     def capitalized(self, i: int) -> bool:
@@ -80,6 +83,7 @@ class Doc:
         return self.base[max(0, i - n) : i]
 
     def after(self, j: int, n: int) -> tuple[str, ...]:
+        """Up to ``n`` base words starting at word ``j``."""
         return self.base[j : j + n]
 
     def cue_before(self, i: int, cues: Iterable[str | tuple[str, ...]], window: int = 1) -> bool:

@@ -41,6 +41,7 @@ def places() -> dict[tuple[str, ...], tuple[str, bool]]:
 
 @cache
 def place_lengths() -> tuple[int, ...]:
+    """The word counts of the places in the gazetteer, longest first."""
     return tuple(sorted({len(k) for k in places()}, reverse=True))
 
 
@@ -51,6 +52,7 @@ def common_words() -> frozenset[str]:
 
 
 def ordered(text: str) -> tuple[str, ...]:
+    """A tuple of the words of a literal, in order."""
     return tuple(text.split())
 
 

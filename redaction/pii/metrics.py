@@ -56,12 +56,15 @@ class Report:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def precision(self, label: str) -> float | None:
+        """Word-level precision of ``label`` (None when nothing was predicted)."""
         return self.tp[label] / self.pred[label] if self.pred[label] else None
 
     def recall(self, label: str) -> float | None:
+        """Word-level recall of ``label`` (None when there is no gold)."""
         return self.tp[label] / self.gold[label] if self.gold[label] else None
 
     def coverage(self, label: str) -> float | None:
+        """Share of gold ``label`` entities whose every word some span masks."""
         return self.covered[label] / self.entities[label] if self.entities[label] else None
 
     @property
@@ -75,6 +78,7 @@ class Report:
         return self.masked_pii_words / self.masked_words if self.masked_words else None
 
     def as_dict(self) -> dict[str, Any]:
+        """The figures as plain data (for JSON)."""
         labels = sorted(set(self.gold) | set(self.pred), key=_label_order)
         return {
             "labels": {
@@ -177,6 +181,7 @@ def _mark(value: float | None, target: float, text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (see the module docstring); returns the exit status."""
     p = argparse.ArgumentParser(prog="python -m redaction.pii.metrics", description=__doc__.split("\n")[0])  # fmt: skip
     p.add_argument("--split", choices=["dev", "test"], default="test")
     p.add_argument("--n", type=int, default=2000, help="sentences per style (default 2000)")

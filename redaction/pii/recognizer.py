@@ -34,6 +34,7 @@ class Recognizer(ABC):
 
     @property
     def name(self) -> str:
+        """The recognizer's name, written into each span's ``source``."""
         return type(self).__name__
 
     @abstractmethod
@@ -41,6 +42,7 @@ class Recognizer(ABC):
         """Spans (word indices, end exclusive) of the entities found in ``doc``."""
 
     def span(self, label: str, start: int, end: int, score: float) -> Span:
+        """A span from this recognizer, its score clipped to [0, 1]."""
         return Span(label, start, end, round(min(max(score, 0.0), 1.0), 3), self.name)
 
     def __repr__(self) -> str:

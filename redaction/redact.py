@@ -25,6 +25,7 @@ of the pipeline (the ``redact`` CLI prints it), never for the review queue.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import secrets
@@ -111,6 +112,12 @@ class RedactedClip:
     content_warning: bool
     categories: list[str]
     expires_at: str  # UTC ISO
+    # An opaque token, the same for every clip of one device (a keyed hash; it names no one):
+    # the review service's linkage guard keeps two clips of one device from one reviewer.
+    linkage: str = ""
+    # sha256 of the receipt the device keeps: with the receipt, the device can ask the
+    # review service whether and when this clip was reviewed (never by whom).
+    receipt_sha256: str = ""
 
     def record(self) -> dict[str, Any]:
         """The clip's metadata (its audio travels as a file beside it)."""
@@ -122,6 +129,8 @@ class RedactedClip:
             "categories": self.categories,
             "expires_at": self.expires_at,
             "duration": round(len(self.audio) / SAMPLE_RATE, 3),
+            "linkage": self.linkage,
+            "receipt_sha256": self.receipt_sha256,
         }
 
 
@@ -134,6 +143,7 @@ class Result:
     spans: list[Span] = field(default_factory=list)
     clip: RedactedClip | None = None
     seconds: float = 0.0
+    receipt: str = ""  # for the device only (see RedactedClip.receipt_sha256)
     ranges: list[tuple[float, float]] = field(default_factory=list)  # the audio redacted, s
     # each transcriber's own detections as time ranges (measurement: who found what)
     by_source: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
@@ -153,6 +163,7 @@ class Result:
             "withheld": self.withheld,
             "reason": self.reason,
             "id": self.clip.id if self.clip else None,
+            "receipt": self.receipt or None,
         }
 
 
@@ -318,6 +329,7 @@ class Redactor:
                 )
             )
         pid = pseudonym(clip_id, self._secret) if clip_id else secrets.token_hex(8)
+        receipt = secrets.token_urlsafe(18)
         clip = RedactedClip(
             id=pid,
             audio=audio,
@@ -326,9 +338,20 @@ class Redactor:
             content_warning=bool(labels),
             categories=labels,
             expires_at=(now + timedelta(days=c.ttl_days)).isoformat(timespec="seconds"),
+            linkage=pseudonym(f"device/{device}" if device else f"clip/{clip_id}", self._secret),
+            receipt_sha256=hashlib.sha256(receipt.encode()).hexdigest(),
         )
         return Result(
-            False, "", transcript, masked, timed, clip, time.time() - t0, ranges, by_source
+            False,
+            "",
+            transcript,
+            masked,
+            timed,
+            clip,
+            time.time() - t0,
+            receipt,
+            ranges,
+            by_source,
         )
 
 

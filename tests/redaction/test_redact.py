@@ -107,6 +107,8 @@ def test_pii_is_bleeped_masked_and_the_voice_anonymized():
         "categories",
         "expires_at",
         "duration",
+        "linkage",
+        "receipt_sha256",
     }
     assert "five" not in json.dumps(rec) and "c1" not in json.dumps(rec)
     (span,) = rec["spans"]
@@ -227,3 +229,16 @@ def test_the_cli_anonymizes(tmp_path):
     assert proc.returncode == 0, proc.stderr
     out, sr = sf.read(tmp_path / "out.wav", dtype="float32")
     assert sr == SR and len(out) == SR * 3
+
+
+def test_linkage_groups_a_device_and_the_receipt_proves_the_clip():
+    import hashlib
+
+    r = _redactor(Fixed("w", _words("hello there friend")))
+    a = r(_speechlike(), clip_id="a", device="d1")
+    b = r(_speechlike(), clip_id="b", device="d1")
+    c = r(_speechlike(), clip_id="c", device="d2")
+    assert a.clip.linkage == b.clip.linkage != c.clip.linkage
+    assert "d1" not in a.clip.linkage and a.clip.id != b.clip.id
+    assert hashlib.sha256(a.receipt.encode()).hexdigest() == a.clip.receipt_sha256
+    assert a.receipt not in json.dumps(a.clip.record())

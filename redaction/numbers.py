@@ -178,6 +178,12 @@ def _atom(text: str, index: int) -> _Atom | None:
         return _Atom("ord", ORDINALS[text], index)
     if text in ("and", "a"):
         return _Atom(text, 1 if text == "a" else 0, index)
+    tens, _, unit = text.partition("-")  # Whisper's "twenty-five", "forty-second"
+    if tens in TENS and (unit in UNITS or unit in _ORD_UNITS) and UNITS.get(unit, 1):
+        if unit in _ORD_UNITS:
+            return _Atom("ord", TENS[tens] + _ORD_UNITS[unit], index)
+        value = TENS[tens] + UNITS[unit]
+        return _Atom("written", value, index, str(value), "digits")
     if w := written_number(text):
         return _Atom("written", int(w[0]) if w[0] else 0, index, w[0], w[1])
     return None

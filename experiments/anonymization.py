@@ -57,7 +57,12 @@ def build_clips(per_voice: int, cache: Path, seed: int = 0) -> dict:
 
     waves, speakers, families, texts, ids = [], [], [], [], []
     for vi, voice in enumerate(tqdm(catalogue(), desc="voices")):
-        gen = TextGenerator(make_household(f"anon{vi}", seed + vi), seed=seed + vi)
+        gen = TextGenerator(
+            make_household(f"anon{vi}", seed + vi),
+            wake_phrase="hey nova",
+            confusables=[],
+            seed=seed + vi,
+        )
         lines = [gen.request().text for _ in range(per_voice)]
         for i, (line, s) in enumerate(zip(lines, synthesize(voice, lines), strict=True)):
             if s is None or len(s.wave) < 8000:

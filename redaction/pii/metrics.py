@@ -3,6 +3,7 @@
     python -m redaction.pii.metrics --split test                 # both styles, 2,000 sentences each
     python -m redaction.pii.metrics --split test --peer presidio # Presidio on the same sentences
     python -m redaction.pii.metrics --split dev --errors 20      # misses and false alarms (dev only)
+    python -m redaction.pii.metrics --special --split test       # special categories, 2,000 requests
 
 Figures:
 
@@ -11,6 +12,11 @@ Figures:
 * per label, *covered*: the share of gold entities whose every word lies inside some predicted span
   of any label (for redaction any label masks it);
 * over-masking: on PII-free requests, the share of requests with any span, and of words masked.
+
+With ``--special``, the special categories on :mod:`redaction.data.special_templates` (half hard
+negatives): per category, clip-level precision and recall (a clip counts for a category when any
+span of it fired; this is what decides withholding or the content warning) and word-level precision
+and recall; then the same label-blind ("any category") and the share of hard negatives flagged.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from redaction.pii.recognizer import PII_LABELS
+from redaction.pii.recognizer import PII_LABELS, SPECIAL_LABELS
 from redaction.spans import Span
 
 Predict = Callable[[Sequence[str]], Iterable[Span]]
@@ -180,6 +186,137 @@ def _mark(value: float | None, target: float, text: str) -> str:
     return f"{text}:{'ok' if value is not None and value >= target else 'MISS'}"
 
 
+@dataclass
+class SpecialReport:
+    """Clip-level counts per special category (and ``ANY``), beside the word-level :class:`Report`."""
+
+    words: Report = field(default_factory=Report)
+    tp: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    pred: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    gold: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    clips: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def precision(self, label: str) -> float | None:
+        """Clip-level precision of ``label`` (``ANY``: any category, label-blind)."""
+        return self.tp[label] / self.pred[label] if self.pred[label] else None
+
+    def recall(self, label: str) -> float | None:
+        """Clip-level recall of ``label`` (``ANY``: any category, label-blind)."""
+        return self.tp[label] / self.gold[label] if self.gold[label] else None
+
+    @property
+    def negatives(self) -> int:
+        """Clips with no category (the hard negatives)."""
+        return self.clips - self.gold["ANY"]
+
+    @property
+    def negatives_flagged(self) -> int:
+        """Hard negatives in which some category fired."""
+        return self.pred["ANY"] - self.tp["ANY"]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The figures as plain data (for JSON)."""
+        w = self.words
+        return {
+            "labels": {
+                lab: {
+                    "clip_precision": self.precision(lab),
+                    "clip_recall": self.recall(lab),
+                    "word_precision": w.precision(lab) if lab != "ANY" else None,
+                    "word_recall": w.recall(lab) if lab != "ANY" else None,
+                    "clips": self.gold[lab],
+                    "gold_words": w.gold[lab] if lab != "ANY" else None,
+                }
+                for lab in (*SPECIAL_LABELS, "ANY")
+            },
+            "clips": self.clips,
+            "hard_negatives": self.negatives,
+            "hard_negatives_flagged": self.negatives_flagged,
+        }
+
+
+def evaluate_special(
+    records: Iterable[dict[str, Any]], predict: Predict, *, keep_errors: int = 0
+) -> SpecialReport:
+    """Score ``predict`` on records ``{words, categories, spans}`` of special categories.
+
+    Only spans labelled with a special category count; PII spans are ignored. ``keep_errors``
+    keeps that many clips whose fired categories differ from the gold ones.
+    """
+    rep = SpecialReport()
+    records = list(records)
+    cache: dict[tuple[str, ...], list[Span]] = {}
+
+    def special(words: Sequence[str]) -> list[Span]:
+        key = tuple(words)
+        if key not in cache:
+            cache[key] = [s for s in predict(words) if s.label in SPECIAL_LABELS]
+        return cache[key]
+
+    rep.words = evaluate(records, special)
+    for rec in records:
+        rep.clips += 1
+        gold = set(rec["categories"])
+        fired = {s.label for s in special(rec["words"])}
+        for lab in gold | fired:
+            rep.tp[lab] += lab in gold and lab in fired
+            rep.pred[lab] += lab in fired
+            rep.gold[lab] += lab in gold
+        rep.tp["ANY"] += bool(gold) and bool(fired)
+        rep.pred["ANY"] += bool(fired)
+        rep.gold["ANY"] += bool(gold)
+        if gold != fired and len(rep.errors) < keep_errors:
+            words = rec["words"]
+            rep.errors.append(
+                {
+                    "words": " ".join(words),
+                    "gold": sorted(gold),
+                    "fired": [(s.label, " ".join(words[s.start : s.end])) for s in special(words)],
+                }
+            )
+    return rep
+
+
+def format_special(rep: SpecialReport, title: str) -> str:
+    """A table: category, clip precision and recall, word precision and recall, gold clips."""
+    fmt = lambda x: "   -  " if x is None else f"{x:6.3f}"  # noqa: E731
+    lines = [
+        title,
+        f"{'category':12s} {'clip P':>6s} {'clip R':>6s} {'word P':>6s} {'word R':>6s} {'clips':>6s}",
+    ]
+    for lab, d in rep.as_dict()["labels"].items():
+        lines.append(
+            f"{lab:12s} {fmt(d['clip_precision'])} {fmt(d['clip_recall'])} "
+            f"{fmt(d['word_precision'])} {fmt(d['word_recall'])} {d['clips']:6d}"
+        )
+    share = rep.negatives_flagged / rep.negatives if rep.negatives else 0.0
+    lines.append(f"hard negatives flagged: {rep.negatives_flagged}/{rep.negatives} ({share:.3f})")
+    return "\n".join(lines)
+
+
+def special_detector() -> Predict:
+    """The deployed special-category path: the analyzer with its special recognizer."""
+    from redaction.pii.analyzer import Analyzer
+    from redaction.pii.special import SpecialCategoryRecognizer
+
+    return Analyzer([SpecialCategoryRecognizer()], special=True)
+
+
+def _main_special(args: argparse.Namespace) -> int:
+    from redaction.data.special_templates import load
+
+    records = load(args.split, args.n, args.seed)
+    rep = evaluate_special(records, special_detector(), keep_errors=args.errors)
+    print(format_special(rep, f"== sottovoce special categories, {args.split} split, n={args.n}, seed={args.seed}"))  # fmt: skip
+    for e in rep.errors:
+        print(json.dumps(e))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"detector": "sottovoce special", "split": args.split, "n": args.n, "seed": args.seed, **rep.as_dict()}, f, indent=1)  # fmt: skip
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line (see the module docstring); returns the exit status."""
     p = argparse.ArgumentParser(prog="python -m redaction.pii.metrics", description=__doc__.split("\n")[0])  # fmt: skip
@@ -197,9 +334,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--errors", type=int, default=0, help="print this many wrong sentences (dev only)"
     )
     p.add_argument("--json", help="also write the figures to this JSON file")
+    p.add_argument(
+        "--special",
+        action="store_true",
+        help="special categories (health, sex life, religion, politics, ethnicity) instead of PII",
+    )
     args = p.parse_args(argv)
     if args.errors and args.split != "dev":
         p.error("--errors is for the dev split only: the test split is never tuned on")
+    if args.special:
+        if args.peer or args.spacy:
+            p.error(
+                "--special scores sottovoce's own special-category detector; drop --peer/--spacy"
+            )
+        return _main_special(args)
 
     from redaction.data.pii_templates import load
 

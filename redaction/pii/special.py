@@ -210,10 +210,11 @@ class SpecialCategoryRecognizer(Recognizer):
 
     def analyze(self, doc: Doc) -> list[Span]:
         """Spans of the terms and context rules that fired (word indices, end exclusive)."""
-        out = self._lexicon(doc)
+        found = {(s.label, s.start, s.end) for s in self._lexicon(doc)}
         for rule in (_medication, _endings, _heads, _specialists, _politics, _fast, _coming_out):
-            out += [self.span(label, a, b, self.score) for label, a, b in rule(doc)]
-        return out
+            found.update(rule(doc))
+        ordered_spans = sorted(found, key=lambda t: (t[1], t[2], t[0]))
+        return [self.span(label, a, b, self.score) for label, a, b in ordered_spans]
 
     def _lexicon(self, doc: Doc) -> list[Span]:
         """Longest match per position (a plural ``-s`` on the last word allowed)."""

@@ -213,6 +213,12 @@ class SpecialCategoryRecognizer(Recognizer):
         found = {(s.label, s.start, s.end) for s in self._lexicon(doc)}
         for rule in (_medication, _endings, _heads, _specialists, _politics, _fast, _coming_out):
             found.update(rule(doc))
+        # "refill my" before a drug tells a reader it is one: masked with it (not "refill my coffee").
+        found.update(
+            ("HEALTH", a - 2, a)
+            for label, a, _ in list(found)
+            if label == "HEALTH" and doc.base[max(0, a - 2) : a] == ("refill", "my")
+        )
         ordered_spans = sorted(found, key=lambda t: (t[1], t[2], t[0]))
         return [self.span(label, a, b, self.score) for label, a, b in ordered_spans]
 

@@ -64,6 +64,7 @@ HARD_NEGATIVES = [
     "how many days until christmas",
     "remind me to take my pills",  # too common to withhold every such request
     "remind me to take out the recycling",
+    "refill my coffee",
     "set a reminder for the doctor who episode",
     "tell me about the great depression",
     "remind me about fourth period chemistry",
@@ -104,7 +105,10 @@ def test_hard_negatives(text):
 @pytest.mark.parametrize(
     ("text", "spans"),
     [
-        ("please refill my xanax prescription", [("HEALTH", "xanax"), ("HEALTH", "prescription")]),
+        (
+            "please refill my xanax prescription",
+            [("HEALTH", "refill my"), ("HEALTH", "xanax"), ("HEALTH", "prescription")],
+        ),
         ("my sister has ulcerative colitis", [("HEALTH", "ulcerative colitis")]),
         ("find a plastic surgeon", [("HEALTH", "plastic surgeon")]),
         ("i voted for gavin newsom", [("POLITICS", "voted for"), ("POLITICS", "gavin newsom")]),
@@ -118,6 +122,7 @@ def test_spans_cover_the_terms(text, spans):
 
 def test_written_style():
     assert marked("Refill my Zolpidem prescription.") == [
+        ("HEALTH", "Refill my"),
         ("HEALTH", "Zolpidem"),
         ("HEALTH", "prescription."),
     ]

@@ -23,7 +23,7 @@ from redaction.review.security import (
     verify_password,
 )
 
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}\Z")
 ROLES = ("reviewer", "admin")
 
 
@@ -83,17 +83,21 @@ class Accounts:
         """
         keys = (f"u:{username}", f"c:{client}")
         if self.throttle.blocked(*keys):
-            audit.log(self.db, Actor(None, username[:64]), "login_throttled", status=429)
+            audit.log(
+                self.db, Actor(None, audit.clean(username, 64)), "login_throttled", status=429
+            )
             raise TooMany(
                 "too many failed logins; wait 15 minutes", action="login_throttled", audited=True
             )
-        with self.db.reading() as s:
-            r = s.scalar(select(Reviewer).where(Reviewer.username == username))
-            stored = r.password_hash if r is not None and r.active else None
+        r = None
+        if USERNAME.match(username):  # an impossible name never reaches the database
+            with self.db.reading() as s:
+                r = s.scalar(select(Reviewer).where(Reviewer.username == username))
+        stored = r.password_hash if r is not None and r.active else None
         ok, rehash = verify_password(stored, password)
         if not ok or r is None:
             self.throttle.fail(*keys)
-            audit.log(self.db, Actor(None, username[:64]), "login_failed", status=401)
+            audit.log(self.db, Actor(None, audit.clean(username, 64)), "login_failed", status=401)
             raise Unauthorized("wrong username or password", action="login_failed", audited=True)
         self.throttle.clear(keys[0])
         token, csrf, now = new_token(), new_token(), utcnow()

@@ -277,13 +277,15 @@ class Queue:
         self, s: Session, who: Actor, clip_id: str, action: str, *, lock: bool = False
     ) -> tuple[Clip, Assignment]:
         """``who``'s active assignment of ``clip_id`` and the clip, or the right refusal."""
+        if not CLIP_ID.match(clip_id):  # never let an impossible id reach the database
+            raise NotFound("no such clip in your queue", action=f"{action}_denied", detail="bad id")
         q = select(Assignment).where(
             Assignment.reviewer_id == who.id,
             Assignment.clip_id == clip_id,
             Assignment.state == "active",
         )
         a = s.scalar(q.with_for_update() if lock and self._pg else q)
-        clip = s.get(Clip, clip_id) if CLIP_ID.match(clip_id) else None
+        clip = s.get(Clip, clip_id)
         if a is None or clip is None:
             why = "unknown clip" if clip is None else "not assigned to this reviewer"
             raise NotFound("no such clip in your queue", action=f"{action}_denied", detail=why)
@@ -430,9 +432,11 @@ class Queue:
             Conflict: ``who`` holds another clip (finish or skip it first).
         """
         now = utcnow()
+        if not CLIP_ID.match(clip_id):
+            raise NotFound("no rejected work of yours for this clip", action="redo_denied")
         with self.db.writing() as s:
             self._lock_reviewer(s, who)
-            clip = s.get(Clip, clip_id) if CLIP_ID.match(clip_id) else None
+            clip = s.get(Clip, clip_id)
             last = s.scalar(
                 select(Submission)
                 .where(Submission.clip_id == clip_id, Submission.reviewer_id == who.id)

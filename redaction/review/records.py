@@ -33,10 +33,10 @@ SPAN_OPTIONAL = ("start", "end")  # word indices, when a producer keeps them
 SPECIAL = ("HEALTH", "SEXUAL_LIFE", "RELIGION", "POLITICS", "ETHNICITY")
 LABELS = ("correct", "corrected", "unintelligible", "not_speech")
 
-CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-LINKAGE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
-LABEL = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
+CLIP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
+LINKAGE = re.compile(r"^[A-Za-z0-9_-]{8,128}\Z")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+LABEL = re.compile(r"^[A-Z][A-Z0-9_]{0,39}\Z")
 PLACEHOLDER = re.compile(r"\[([A-Z][A-Z0-9_]{0,39})\]")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 MAX_TRANSCRIPT = 4000

@@ -18,6 +18,7 @@ from redaction.review.audit import Actor
 from redaction.review.deps import admin_reader, admin_writer, read_model
 from redaction.review.errors import Invalid, Unauthorized
 from redaction.review.ledger import ledger
+from redaction.review.records import CLIP_ID
 from redaction.review.security import same
 
 router = APIRouter(prefix="/api/admin")
@@ -80,6 +81,8 @@ def counts(request: Request, actor: AdminReader) -> dict[str, int]:
 @router.get("/audit")
 def audit_log(request: Request, actor: AdminReader, clip_id: str | None = None) -> dict:
     """The audit log (all, or one clip's), newest last."""
+    if clip_id is not None and not CLIP_ID.match(clip_id):
+        return {"entries": []}
     entries = audit.entries(request.app.state.db, clip_id=clip_id)
     return {"entries": entries[-1000:]}
 

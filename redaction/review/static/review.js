@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
-  const state = { csrf: null, me: null, clip: null, samples: null, blobUrl: null, busy: false };
+  const state = { csrf: null, me: null, clip: null, samples: null, blobUrl: null };
   const PLACEHOLDER = /\[([A-Z][A-Z0-9_]{0,39})\]/g;
 
   class ApiError extends Error {
@@ -98,6 +98,7 @@
       redo.addEventListener("click", () => run(async () => {
         const got = await api("POST", `/api/clips/${encodeURIComponent(f.clip_id)}/redo`);
         await load(got.clip);
+        status("Redo of rejected work");
         await refreshFeedback();
       }));
       li.append(text, redo);
@@ -201,22 +202,34 @@
     $("warning-categories").textContent = clip.categories.join(", ");
     show($("warning"), mustWarn);
     show($("player"), !mustWarn);
+    setLabelsEnabled(!mustWarn);
     drawWave();
     if (!mustWarn) await fetchAudio();
-    status(clip.redo ? "Redo of rejected work" : "");
   }
 
+  // Claim the next clip (or the one held); returns why there is none, or "".
   async function next() {
     const got = await api("POST", "/api/claim");
     await load(got.clip);
-    if (!got.clip) status(got.reason);
     await refreshMe();
+    return got.clip ? "" : got.reason;
+  }
+
+  async function nextClicked() {
+    status("");
+    status(await next());
+  }
+
+  // Nothing can be labelled before the content warning is read (skipping always can).
+  function setLabelsEnabled(on) {
+    for (const b of document.querySelectorAll("button[data-label]")) b.disabled = !on;
+    $("transcript").disabled = !on;
   }
 
   async function acknowledge() {
     await api("POST", `/api/clips/${encodeURIComponent(state.clip.id)}/acknowledge`);
     state.clip.warning_acknowledged = true;
-    show($("warning"), false); show($("player"), true);
+    show($("warning"), false); show($("player"), true); setLabelsEnabled(true);
     await fetchAudio();
   }
 
@@ -232,9 +245,10 @@
       body.text = text;
     }
     await api("POST", `/api/clips/${encodeURIComponent(state.clip.id)}/submit`, body);
-    status(`Saved: ${name.replace("_", " ")}. Thank you.`);
+    if (document.activeElement) document.activeElement.blur();  // shortcuts work again
     await load(null);
-    await Promise.all([refreshLedger(), next()]);
+    const [, reason] = await Promise.all([refreshLedger(), next()]);
+    status(`Saved: ${name.replace("_", " ")}. Thank you.${reason ? " " + reason : ""}`);
   }
 
   async function skip() {
@@ -251,10 +265,15 @@
     if (a.paused) { a.play(); requestAnimationFrame(animate); } else a.pause();
   }
 
-  async function run(fn) {
-    if (state.busy) return;
-    state.busy = true; error("");
-    try { await fn(); } catch (e) { error(e.message); } finally { state.busy = false; }
+  // Actions run one after another, in the order they were asked for (a key pressed while a
+  // clip loads applies once it has loaded, never to a half-loaded clip, and is never lost).
+  let chain = Promise.resolve();
+  function run(fn) {
+    chain = chain.then(async () => {
+      error("");
+      try { await fn(); } catch (e) { error(e.message); }
+    });
+    return chain;
   }
 
   async function refreshMe() {
@@ -266,7 +285,7 @@
   // --- wiring -----------------------------------------------------------------------------
 
   function wire() {
-    $("next").addEventListener("click", () => run(next));
+    $("next").addEventListener("click", () => run(nextClicked));
     $("warning-ack").addEventListener("click", () => run(acknowledge));
     $("warning-skip").addEventListener("click", () => run(skip));
     $("skip").addEventListener("click", () => run(skip));
@@ -297,7 +316,7 @@
       if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
       const mustWarn = state.clip && !$("warning").hidden;
       const keys = {
-        n: () => run(next), s: () => run(skip), " ": togglePlay,
+        n: () => run(nextClicked), s: () => run(skip), " ": togglePlay,
         e: () => $("transcript").focus(),
         1: () => run(() => label("correct")), 2: () => run(() => label("corrected")),
         3: () => run(() => label("unintelligible")), 4: () => run(() => label("not_speech")),

@@ -5,7 +5,8 @@ driver's own transaction handling is off (``isolation_level=None``), every write
 starts with ``BEGIN IMMEDIATE`` (so two claims serialize instead of racing or failing with
 "database is locked"), the journal is WAL, and ``busy_timeout`` makes a writer wait its turn.
 Reads use a second engine whose transactions start with a plain ``BEGIN``: in WAL mode they
-never block or wait for a writer.
+never block or wait for a writer. Within one process, write transactions also take a lock
+first, so that threads wait their turn without SQLite's sleeping busy handler.
 
 PostgreSQL runs at READ COMMITTED; the queue takes row locks (``FOR UPDATE``, ``SKIP LOCKED``)
 where SQLite relies on its single writer.
@@ -13,9 +14,11 @@ where SQLite relies on its single writer.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -58,6 +61,13 @@ class Database:
     write: Engine
     read: Engine
     url: str
+    # SQLite has one writer at a time: threads of this process queue here (woken at once)
+    # rather than in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+    _write_lock: threading.Lock | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.write.dialect.name == "sqlite" and self._write_lock is None:
+            self._write_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -67,7 +77,8 @@ class Database:
     @contextmanager
     def writing(self) -> Iterator[Session]:
         """A write transaction: committed on success, rolled back on any exception."""
-        with Session(self.write, expire_on_commit=False) as s, s.begin():
+        lock = self._write_lock or contextlib.nullcontext()
+        with lock, Session(self.write, expire_on_commit=False) as s, s.begin():
             yield s
 
     @contextmanager

@@ -70,9 +70,10 @@ def add_reviewer(db: Database, username: str, password: str, *, role: str = "rev
 class Accounts:
     """Logins and sessions over one database."""
 
-    def __init__(self, db: Database, settings: Settings, throttle: LoginThrottle | None = None):
+    def __init__(self, db: Database, settings: Settings):
         self.db, self.settings = db, settings
-        self.throttle = throttle or LoginThrottle()
+        # 5 failures per username, 50 per client address (many people may share one).
+        self.per_user, self.per_client = LoginThrottle(5), LoginThrottle(50)
 
     def login(self, username: str, password: str, *, client: str = "") -> Login:
         """Check a password and open a session.
@@ -81,8 +82,7 @@ class Accounts:
             TooMany: too many recent failures for this username or client.
             Unauthorized: a wrong username or password (not told apart).
         """
-        keys = (f"u:{username}", f"c:{client}")
-        if self.throttle.blocked(*keys):
+        if self.per_user.blocked(username) or self.per_client.blocked(client):
             audit.log(
                 self.db, Actor(None, audit.clean(username, 64)), "login_throttled", status=429
             )
@@ -96,10 +96,11 @@ class Accounts:
         stored = r.password_hash if r is not None and r.active else None
         ok, rehash = verify_password(stored, password)
         if not ok or r is None:
-            self.throttle.fail(*keys)
+            self.per_user.fail(username)
+            self.per_client.fail(client)
             audit.log(self.db, Actor(None, audit.clean(username, 64)), "login_failed", status=401)
             raise Unauthorized("wrong username or password", action="login_failed", audited=True)
-        self.throttle.clear(keys[0])
+        self.per_user.clear(username)
         token, csrf, now = new_token(), new_token(), utcnow()
         with self.db.writing() as s:
             if rehash:

@@ -207,6 +207,9 @@ class Queue:
                     audit.add(s, who, "claim_held", clip_id=clip.id)
                     return Claimed(clip_view(clip, held, self._feedback(s, held)))
                 held.state = "expired"
+                if clip is not None:
+                    clip.status = "queued"  # expired: never offered again, purged soon
+                audit.add(s, audit.SYSTEM, "lease_expired", clip_id=held.clip_id, detail="expired")
             n, flagged = s.execute(
                 select(
                     func.count(Assignment.id),

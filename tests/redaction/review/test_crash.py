@@ -40,7 +40,7 @@ async def _retry_in_flight(base: str, stats) -> list[dict]:
 
 def test_sigkill_mid_submissions(backend, db_url, tmp_path):
     data = tmp_path / "data"
-    db, names = populate(db_url, data, clips=400, devices=80, reviewers=8)
+    db, names = populate(db_url, data, clips=250, devices=50, reviewers=8)
     server = Server(db_url, data).start()
     killed_at: list[float] = []
 
@@ -48,7 +48,7 @@ def test_sigkill_mid_submissions(backend, db_url, tmp_path):
         killed_at.append(time.monotonic())
         server.kill()
 
-    stats = asyncio.run(run_reviewers(server.base, names, 30, kill_after=3.0, kill=kill))
+    stats = asyncio.run(run_reviewers(server.base, names, 30, kill_after=2.0, kill=kill))
     assert server.proc.returncode == -9 and stats.acked, "killed while submitting"
     assert stats.errors == []
 

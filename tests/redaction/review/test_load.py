@@ -1,7 +1,7 @@
 """Load on loopback: concurrent reviewers pulling and submitting against a real server
 process, on SQLite and PostgreSQL. Zero double assignments, zero lost acknowledged
 corrections, zero linkage-guard violations; p50/p99 latencies are printed (and appended to
-``$SOTTOVOCE_REVIEW_LOAD_REPORT`` when set).
+``$REVIEW_LOAD_REPORT`` when set).
 
     pytest tests/redaction/review/test_load.py -m slow -s     # 50 reviewers for 30 s each
 """
@@ -76,8 +76,8 @@ def run_load(backend, db_url, tmp_path, *, reviewers: int, seconds: float, clips
     db.dispose()
     line = json.dumps(result)
     print(f"\nLOAD {line}")
-    if os.environ.get("SOTTOVOCE_REVIEW_LOAD_REPORT"):
-        with open(os.environ["SOTTOVOCE_REVIEW_LOAD_REPORT"], "a") as f:
+    if os.environ.get("REVIEW_LOAD_REPORT"):
+        with open(os.environ["REVIEW_LOAD_REPORT"], "a") as f:
             f.write(line + "\n")
     assert stats.errors == [], stats.errors[:5]
     assert result["submits"] > 0 and len({a[1] for a in stats.acked}) == len(stats.acked)

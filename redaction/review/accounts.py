@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -74,6 +75,7 @@ class Accounts:
         self.db, self.settings = db, settings
         # 5 failures per username, 50 per client address (many people may share one).
         self.per_user, self.per_client = LoginThrottle(5), LoginThrottle(50)
+        self._cache: dict[str, tuple[Actor, str, datetime, float]] = {}
 
     def login(self, username: str, password: str, *, client: str = "") -> Login:
         """Check a password and open a session.
@@ -118,26 +120,53 @@ class Accounts:
             audit.add(s, actor, "login")
         return Login(token, csrf, actor)
 
+    CACHE_S = 2.0  # how stale another worker's logout may be (this worker's: never)
+
     def session(self, token: str | None) -> tuple[Actor, str] | None:
-        """The actor and CSRF token of a live session, or None."""
+        """The actor and CSRF token of a live session, or None.
+
+        Lookups are cached for ``CACHE_S`` seconds per process (a logout clears this
+        process's entry at once), which saves a database read on most requests.
+        """
         if not token or len(token) > 100:
             return None
+        digest, now = token_digest(token), time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and now - hit[3] < self.CACHE_S and hit[2] > utcnow():
+            return hit[0], hit[1]
+        found = self._lookup(digest)
+        if found is not None:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (*found, now)
+            return found[0], found[1]
+        self._cache.pop(digest, None)
+        return None
+
+    def _lookup(self, digest: str) -> tuple[Actor, str, datetime] | None:
         with self.db.reading() as s:
             row = s.execute(
-                select(Reviewer.id, Reviewer.username, Reviewer.role, LoginSession.csrf)
+                select(
+                    Reviewer.id,
+                    Reviewer.username,
+                    Reviewer.role,
+                    LoginSession.csrf,
+                    LoginSession.expires_at,
+                )
                 .join(LoginSession, LoginSession.reviewer_id == Reviewer.id)
                 .where(
-                    LoginSession.token_sha256 == token_digest(token),
+                    LoginSession.token_sha256 == digest,
                     LoginSession.expires_at > utcnow(),
                     Reviewer.active.is_(True),
                 )
             ).first()
         if row is None:
             return None
-        return Actor(row.id, row.username, row.role), row.csrf
+        return Actor(row.id, row.username, row.role), row.csrf, row.expires_at
 
     def logout(self, token: str, actor: Actor) -> None:
         """End a session."""
+        self._cache.pop(token_digest(token), None)
         with self.db.writing() as s:
             s.execute(delete(LoginSession).where(LoginSession.token_sha256 == token_digest(token)))
             audit.add(s, actor, "logout")

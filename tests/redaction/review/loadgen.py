@@ -92,8 +92,10 @@ async def reviewer(
     seed: int,
     *,
     fetch_audio: bool = True,
+    think_s: float = 0.0,
 ) -> None:
-    """One reviewer's loop until ``deadline`` (or until the server goes away)."""
+    """One reviewer's loop until ``deadline`` (or until the server goes away); ``think_s``
+    is the time spent listening and typing per clip (0: back to back)."""
     rng = random.Random(seed)
     while time.monotonic() < deadline:
         try:
@@ -119,6 +121,8 @@ async def reviewer(
                 stats.audio.append(time.perf_counter() - t)
                 if r.status_code != 200 or r.content[:4] != b"RIFF":
                     stats.errors.append(f"audio {r.status_code}")
+            if think_s:
+                await asyncio.sleep(think_s * rng.uniform(0.5, 1.5))
             if rng.random() < 0.1:
                 r = await c.post(f"/api/clips/{cid}/skip")
                 stats.skipped += r.status_code == 200
@@ -138,7 +142,13 @@ async def reviewer(
 
 
 async def run_reviewers(
-    base: str, names: list[str], seconds: float, *, kill_after: float | None = None, kill=None
+    base: str,
+    names: list[str],
+    seconds: float,
+    *,
+    kill_after: float | None = None,
+    kill=None,
+    think_s: float = 0.0,
 ) -> Stats:
     """Sign everyone in, then run their loops for ``seconds`` (optionally killing the server
     after ``kill_after`` seconds)."""
@@ -146,7 +156,7 @@ async def run_reviewers(
     clients = await asyncio.gather(*(sign_in(base, n) for n in names))
     deadline = time.monotonic() + seconds
     tasks = [
-        asyncio.create_task(reviewer(c, n, deadline, stats, k))
+        asyncio.create_task(reviewer(c, n, deadline, stats, k, think_s=think_s))
         for k, (c, n) in enumerate(zip(clients, names, strict=True))
     ]
     if kill_after is not None:

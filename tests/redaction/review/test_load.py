@@ -46,7 +46,9 @@ def populate(db_url: str, data, *, clips: int, devices: int, reviewers: int):
     return db, names
 
 
-def run_load(backend, db_url, tmp_path, *, reviewers: int, seconds: float, clips: int):
+def run_load(
+    backend, db_url, tmp_path, *, reviewers: int, seconds: float, clips: int, think_s: float = 0
+):
     data = tmp_path / "data"
     t0 = time.monotonic()
     db, names = populate(db_url, data, clips=clips, devices=clips // 5, reviewers=reviewers)
@@ -58,7 +60,7 @@ def run_load(backend, db_url, tmp_path, *, reviewers: int, seconds: float, clips
         SOTTOVOCE_REVIEW_MAX_FLAGGED_PER_DAY="100000",
     ).start()
     try:
-        stats = asyncio.run(run_reviewers(server.base, names, seconds))
+        stats = asyncio.run(run_reviewers(server.base, names, seconds, think_s=think_s))
     finally:
         server.stop()
     result = {
@@ -66,6 +68,7 @@ def run_load(backend, db_url, tmp_path, *, reviewers: int, seconds: float, clips
         "reviewers": reviewers,
         "seconds": seconds,
         "clips": clips,
+        "think_s": think_s,
         **stats.summary(),
         "double_assignments": double_assignments(db),
         "lost_corrections": lost_corrections(db, stats.acked),
@@ -94,6 +97,10 @@ def test_load_short(backend, db_url, tmp_path):
 
 
 @pytest.mark.slow
-def test_load_50_reviewers(backend, db_url, tmp_path):
-    """50 reviewers for 30 s."""
-    run_load(backend, db_url, tmp_path, reviewers=50, seconds=30, clips=2500)
+@pytest.mark.parametrize("think_s", [0.0, 1.0], ids=["back-to-back", "paced"])
+def test_load_50_reviewers(backend, db_url, tmp_path, think_s):
+    """50 reviewers for 30 s: back to back (a stress test: each reviewer's next request
+    leaves as soon as the last answer arrives), and paced (about 1 s per clip to listen and
+    type; real people take 5-30 s)."""
+    clips = 2500 if think_s == 0 else 1500
+    run_load(backend, db_url, tmp_path, reviewers=50, seconds=30, clips=clips, think_s=think_s)

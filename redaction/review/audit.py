@@ -26,6 +26,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def hour(t: datetime) -> datetime:
+    """``t`` rounded down to the hour (what a device may learn)."""
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who acts: a signed-in person, or ``system``, ``device``, ``pipeline``, ``anonymous``."""

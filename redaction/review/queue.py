@@ -13,19 +13,16 @@ impossible even if this logic were wrong.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from redaction.review import audit
-from redaction.review.audit import Actor, utcnow
+from redaction.review import audit, intake
+from redaction.review.audit import Actor, hour, utcnow
 from redaction.review.config import Settings
 from redaction.review.db import Database
 from redaction.review.errors import Conflict, Gone, Invalid, NotFound
@@ -35,14 +32,7 @@ from redaction.review.records import (
     CLIP_ID,
     RecordError,
     check_correction,
-    check_record,
-    check_wav,
 )
-
-
-def hour(t: datetime) -> datetime:
-    """``t`` rounded down to the hour (what a device may learn)."""
-    return t.replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass
@@ -79,79 +69,9 @@ class Queue:
         self._pg = db.dialect == "postgresql"
         self._last_sweep = datetime.min
 
-    # --- enqueue --------------------------------------------------------------------------
-
-    def enqueue(
-        self,
-        record: Any,
-        audio: bytes,
-        *,
-        actor: Actor = audit.PIPELINE,
-        language: str = "en",
-        accent: str = "",
-    ) -> str:
-        """Check a redacted-clip record and its WAV bytes, store both, return the clip id.
-
-        Raises:
-            Invalid: not a redacted clip (the record or the audio); audited.
-            Conflict: a clip with this id or receipt is already queued; audited.
-        """
-        c = self.settings
-        now = utcnow()
-        try:
-            rec = check_record(record, now=now, max_duration_s=c.max_duration_s)
-            check_wav(audio, duration=rec.duration)
-            if language not in c.languages or (accent and accent not in c.accents):
-                raise RecordError(f"language {language!r} / accent {accent!r} not configured")
-        except RecordError as e:
-            cid = record.get("id") if isinstance(record, dict) else None
-            cid = cid if isinstance(cid, str) and CLIP_ID.match(cid) else None
-            audit.log(self.db, actor, "enqueue_refused", clip_id=cid, status=422, detail=str(e))
-            raise Invalid(str(e), action="enqueue_refused", audited=True) from None
-        c.audio_dir.mkdir(parents=True, exist_ok=True)
-        name = secrets.token_hex(16) + ".wav"
-        tmp = c.audio_dir / f".{name}.tmp"
-        with open(tmp, "wb") as f:
-            f.write(audio)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(c.audio_dir / name)
-        expires = min(rec.expires_at, now + timedelta(days=c.ttl_days))
-        try:
-            with self.db.writing() as s:
-                s.add(
-                    Clip(
-                        id=rec.id,
-                        masked_transcript=rec.masked_transcript,
-                        spans=json.dumps(rec.spans),
-                        content_warning=rec.content_warning,
-                        categories=json.dumps(rec.categories),
-                        expires_at=expires,
-                        duration=rec.duration,
-                        linkage=rec.linkage,
-                        receipt_sha256=rec.receipt_sha256,
-                        audio_name=name,
-                        language=language,
-                        accent=accent,
-                        status="queued",
-                        enqueued_at=now,
-                    )
-                )
-                s.add(
-                    Transparency(
-                        receipt_sha256=rec.receipt_sha256,
-                        enqueued_at=hour(now),
-                        forget_after=expires + timedelta(days=c.transparency_days),
-                    )
-                )
-                audit.add(s, actor, "enqueue", clip_id=rec.id, detail=f"expires {expires}")
-        except IntegrityError:
-            (c.audio_dir / name).unlink(missing_ok=True)
-            audit.log(self.db, actor, "enqueue_refused", clip_id=rec.id, status=409)
-            raise Conflict(
-                f"clip {rec.id} (or its receipt) is already in the queue", audited=True
-            ) from None
-        return rec.id
+    def enqueue(self, record: Any, audio: bytes, **kw: Any) -> str:
+        """Check and store one redacted clip (see :func:`redaction.review.intake.enqueue`)."""
+        return intake.enqueue(self.db, self.settings, record, audio, **kw)
 
     # --- claim ----------------------------------------------------------------------------
 

@@ -107,13 +107,18 @@ def test_add_enqueue_export_purge(db_url, tmp_path):
 @pytest.mark.parametrize(
     "args, needle",
     [
+        ([], "required"),
+        (["enqueue"], "required"),
+        (["frobnicate"], "invalid choice"),
+        (["serve", "--port", "eighty"], "invalid int"),
         (["purge", "--db", "mysql://x/y"], "SQLite or PostgreSQL"),
         (["purge", "--db", "postgresql://x/y"], "psycopg"),
         (["purge", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"], "database"),
     ],
 )
-def test_bad_databases_are_one_line(args, needle, tmp_path):
-    one_line_error(cli(*args, "--data-dir", str(tmp_path)), needle)
+def test_bad_arguments_are_one_line(args, needle, tmp_path):
+    extra = ["--data-dir", str(tmp_path)] if args and args[0] == "purge" else []
+    one_line_error(cli(*args, *extra), needle)
 
 
 def test_bad_environment_is_one_line(tmp_path):

@@ -97,10 +97,10 @@ def test_load_short(backend, db_url, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("think_s", [0.0, 1.0], ids=["back-to-back", "paced"])
+@pytest.mark.parametrize("think_s", [0.0, 1.0, 3.0], ids=["back-to-back", "paced1s", "paced3s"])
 def test_load_50_reviewers(backend, db_url, tmp_path, think_s):
     """50 reviewers for 30 s: back to back (a stress test: each reviewer's next request
-    leaves as soon as the last answer arrives), and paced (about 1 s per clip to listen and
-    type; real people take 5-30 s)."""
+    leaves as soon as the last answer arrives), and paced (about 1 s or 3 s per clip to
+    listen and type; real people take 5-30 s)."""
     clips = 2500 if think_s == 0 else 1500
     run_load(backend, db_url, tmp_path, reviewers=50, seconds=30, clips=clips, think_s=think_s)

@@ -65,6 +65,8 @@ class RedactConfig:
         secret_env: the environment variable holding the deployment secret that keys the
             pseudo-voices (a random one per process when unset: voices cannot be redrawn).
         threads: CPU threads for Whisper.
+        failsafe: widen detections on recognizer transcripts (``redaction.failsafe``:
+            contact slots, long numbers, digits next to numeric spans).
     """
 
     whisper: str = "tiny.en"
@@ -88,6 +90,7 @@ class RedactConfig:
     ttl_days: float = 7.0
     secret_env: str = "SOTTOVOCE_ANON_SECRET"
     threads: int = 1
+    failsafe: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_confidence <= 1:
@@ -231,6 +234,14 @@ class Redactor:
             c.anonymizer, secret=secret, alpha=None if c.anonymizer == "mcadams" else 0.8
         )
 
+    def _detect(self, words: list[str]) -> list[Span]:
+        spans = self.detector(words)
+        if self.config.failsafe:
+            from redaction.failsafe import widen
+
+            spans = widen(words, spans)
+        return spans
+
     def _voice_key(self, clip_id: str, device: str | None, now: datetime) -> str:
         if self.config.voice == "device" and device:
             window = int(now.timestamp() // (86400 * self.config.window_days))
@@ -270,7 +281,7 @@ class Redactor:
         try:
             spans = [
                 Span(s.label, s.start, s.end, s.score, f"{main.source}:{s.source}")
-                for s in self.detector(words)
+                for s in self._detect(words)
             ]
             extra_ranges: list[tuple[float, float]] = []
             by_source = {
@@ -279,7 +290,7 @@ class Redactor:
             for other in heard[1:]:
                 if not other.words:
                     continue
-                found = self.detector([w["w"] for w in other.words])
+                found = self._detect([w["w"] for w in other.words])
                 found = [
                     Span(s.label, s.start, s.end, s.score, f"{other.source}:{s.source}")
                     for s in found

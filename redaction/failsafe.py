@@ -1,0 +1,249 @@
+"""Fail-closed widening of detections on recognizer transcripts.
+
+A detector tuned on clean transcripts misses PII that a recognizer misheard: "text sara
+barton" heard as "text set apart in", a house number "eighty two seventy seven" heard as "80
+to 77". Before audio is bleeped, the redact path widens what was found, trading some
+over-masking for fewer leaks (the reviewer still hears the rest of the request):
+
+* **contact slots**: after a contact verb ("call", "text", "message", "tell", "remind", ...),
+  the words up to the next boundary word (at most three) are a PERSON slot, whatever they
+  sound like, unless they are a kinship or service word ("mom", "the bank");
+* **long numbers**: any run of five or more digits is redacted (``NUMBER``): request numbers
+  that are not PII (timers, sums, years) are shorter;
+* **number neighbours**: digit words next to a numeric or address span join it.
+
+Only the redact path uses this; ``redaction.pii.detect`` stays precise on clean text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from redaction.numbers import normalize
+from redaction.spans import Span, merge
+
+CONTACT_VERBS = frozenset(
+    [
+        "call",
+        "text",
+        "message",
+        "tell",
+        "remind",
+        "ask",
+        "dial",
+        "ring",
+        "phone",
+        "ping",
+        "contact",
+        "invite",
+        "email",
+        "e-mail",
+        "facetime",
+        "skype",
+        "whatsapp",
+        "notify",
+    ]
+)
+# words that end a contact slot
+BOUNDARY = frozenset(
+    [
+        "that",
+        "to",
+        "at",
+        "about",
+        "and",
+        "saying",
+        "say",
+        "on",
+        "for",
+        "in",
+        "if",
+        "when",
+        "i",
+        "i'm",
+        "im",
+        "tomorrow",
+        "tonight",
+        "today",
+        "now",
+        "please",
+        "back",
+        "later",
+        "after",
+        "before",
+        "with",
+        "from",
+        "is",
+        "are",
+        "was",
+        "were",
+        "will",
+        "would",
+        "could",
+        "can",
+        "should",
+        "the",
+        "a",
+        "an",
+        "this",
+        "it's",
+        "its",
+        "my",
+        "your",
+        "our",
+        "their",
+        "his",
+        "her",
+        "him",
+        "them",
+        "us",
+        "me",
+        "you",
+        "we",
+        "they",
+        "or",
+        "but",
+        "so",
+        "because",
+        "where",
+        "what",
+        "why",
+        "how",
+        "who",
+        "whether",
+        "asking",
+        "telling",
+    ]
+)
+# who or what a contact verb often names without naming a person
+NOT_A_NAME = frozenset(
+    [
+        "me",
+        "my",
+        "mom",
+        "mum",
+        "mother",
+        "dad",
+        "father",
+        "grandma",
+        "grandpa",
+        "granny",
+        "nana",
+        "papa",
+        "brother",
+        "sister",
+        "son",
+        "daughter",
+        "wife",
+        "husband",
+        "partner",
+        "boyfriend",
+        "girlfriend",
+        "aunt",
+        "uncle",
+        "cousin",
+        "kids",
+        "children",
+        "baby",
+        "family",
+        "friend",
+        "friends",
+        "neighbor",
+        "neighbour",
+        "boss",
+        "work",
+        "office",
+        "home",
+        "school",
+        "doctor",
+        "dentist",
+        "vet",
+        "bank",
+        "pharmacy",
+        "police",
+        "emergency",
+        "nine-one-one",
+        "911",
+        "taxi",
+        "cab",
+        "uber",
+        "lyft",
+        "pizza",
+        "restaurant",
+        "hotel",
+        "everyone",
+        "everybody",
+        "someone",
+        "somebody",
+        "back",
+        "it",
+        "that",
+        "this",
+        "them",
+        "him",
+        "her",
+        "us",
+        "you",
+        "them",
+        "up",
+        "off",
+        "out",
+        "again",
+        "him?",
+        "home?",
+        "an",
+        "a",
+        "the",
+    ]
+)
+NUMERIC = frozenset(
+    {"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "STREET_ADDRESS", "DATE_OF_BIRTH", "AMOUNT"}
+)
+
+
+def _clean(word: str) -> str:
+    return re.sub(r"[^a-z0-9'\-]", "", word.lower())
+
+
+def contact_slots(words: Sequence[str], taken: set[int]) -> list[Span]:
+    out = []
+    clean = [_clean(w) for w in words]
+    for i, w in enumerate(clean):
+        if w not in CONTACT_VERBS:
+            continue
+        j = i + 1
+        while j < len(words) and j - i <= 3:
+            c = clean[j]
+            if not c or c in BOUNDARY or j in taken:
+                break
+            j += 1
+        slot = [k for k in range(i + 1, j) if clean[k] not in NOT_A_NAME]
+        if slot:
+            out.append(Span("PERSON", min(slot), max(slot) + 1, 0.5, "failsafe-slot"))
+    return out
+
+
+def long_numbers(words: Sequence[str], taken: set[int], min_digits: int = 5) -> list[Span]:
+    norm = normalize(list(words))
+    return [
+        Span("NUMBER", r.start, r.end, 0.5, "failsafe-number")
+        for r in norm.runs
+        if len(r.digits) >= min_digits and not taken.intersection(range(r.start, r.end))
+    ]
+
+
+def widen(words: Sequence[str], spans: Sequence[Span]) -> list[Span]:
+    """``spans`` plus the fail-closed additions over ``words``."""
+    taken = {i for s in spans for i in range(s.start, s.end)}
+    extra = contact_slots(words, taken) + long_numbers(words, taken)
+    # digit words right next to a numeric span join it
+    runs = normalize(list(words)).runs
+    grown = []
+    for s in spans:
+        if s.label in NUMERIC:
+            for r in runs:
+                if r.end == s.start or r.start == s.end or (r.end == s.start - 1):
+                    s = Span(s.label, min(s.start, r.start), max(s.end, r.end), s.score, s.source)
+        grown.append(s)
+    return merge(grown + extra)

@@ -146,7 +146,15 @@ def main(argv: list[str] | None = None) -> None:
         words = [w["w"] for w in c["words"]]
         result = redactor(wave, clip_id=c["id"])
         rtf.append(result.seconds / (len(wave) / 16000))
-        row = {"id": c["id"], "voice": c["voice"], "withheld": result.withheld}
+        row = {
+            "id": c["id"],
+            "voice": c["voice"],
+            "withheld": result.withheld,
+            "reference": " ".join(words),
+            "gold": c["spans"],
+            "transcript": result.transcript,
+            "masked": result.masked_transcript,
+        }
         secrets = [secret(words, s["start"], s["end"], s["label"]) for s in c["spans"]]
         if result.withheld:
             withheld[result.reason.split(":")[0]] += 1

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from collections import Counter
 from datetime import date
@@ -55,7 +56,7 @@ def _speakable(record: dict) -> tuple[list[str], list[dict]]:
 
 def build(n: int, cache: Path, seed: int = 0) -> list[dict]:
     """Spoken test-split clips with gold spans and word times (cached)."""
-    if cache.is_file():
+    if (cache / "clips.jsonl").is_file():
         return [json.loads(x) for x in (cache / "clips.jsonl").read_text().splitlines()]
     from tqdm import tqdm
 
@@ -66,6 +67,8 @@ def build(n: int, cache: Path, seed: int = 0) -> list[dict]:
 
     voices = catalogue(list(VOICES))
     tmp = cache.with_name(cache.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)  # a build that was stopped half-way
     (tmp / "audio").mkdir(parents=True, exist_ok=True)
     stats: Counter = Counter()
     rows = []

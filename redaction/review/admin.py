@@ -72,9 +72,13 @@ def decide(
         return {"submission": sub.id, "status": sub.status}
 
 
+MIN_PROFILES = 10  # fewer, and a total would say too much about each person
+
+
 def skills(db: Database, settings: Settings) -> dict[str, Any]:
     """How many reviewers speak each language or accent, estimated from the perturbed
-    profiles (nobody's true answers are known, only these unbiased totals)."""
+    profiles (nobody's true answers are known, only these unbiased totals), and only once
+    there are ``MIN_PROFILES`` profiles."""
     with db.reading() as s:
         rows = s.execute(
             select(
@@ -82,7 +86,7 @@ def skills(db: Database, settings: Settings) -> dict[str, Any]:
             ).where(Reviewer.profile_epsilon.is_not(None), Reviewer.role == "reviewer")
         ).all()
     out: dict[str, Any] = {"profiles": len(rows), "languages": {}, "accents": {}}
-    if not rows:
+    if len(rows) < MIN_PROFILES:
         return out
     eps = min(r[2] for r in rows)  # mixed budgets: the most conservative debiasing
     for key, idx, vocab in (("languages", 0, settings.languages), ("accents", 1, settings.accents)):

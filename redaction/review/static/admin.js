@@ -46,9 +46,9 @@
       lb.append(tr);
     }
     const fmt = (o) => Object.entries(o).map(([k, v]) => `${k} ≈ ${v}`).join(", ");
-    $("skills").textContent = skills.profiles
+    $("skills").textContent = Object.keys(skills.languages).length
       ? `${skills.profiles} profiles. Languages: ${fmt(skills.languages)}. Accents: ${fmt(skills.accents)}.`
-      : "No profiles yet.";
+      : `${skills.profiles} profile(s): estimates are shown from 10 on.`;
   }
 
   async function decide(id, accept, feedback) {

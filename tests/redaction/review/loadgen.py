@@ -97,6 +97,8 @@ async def reviewer(
     """One reviewer's loop until ``deadline`` (or until the server goes away); ``think_s``
     is the time spent listening and typing per clip (0: back to back)."""
     rng = random.Random(seed)
+    if think_s:  # people do not all start at the same millisecond
+        await asyncio.sleep(rng.uniform(0, think_s))
     while time.monotonic() < deadline:
         try:
             t = time.perf_counter()

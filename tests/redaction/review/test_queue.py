@@ -334,8 +334,11 @@ def _clip(clip_id, linkage):
 def test_skill_estimates_from_perturbed_profiles(service):
     import random
 
+    few = service.person("few")
+    service.app.state.accounts.set_profile(few, ["en"], [], 2.0)
+    assert admin.skills(service.db, service.settings)["languages"] == {}  # too few to show
     rng = random.Random(0)
-    people = [service.person(f"p{k:03d}") for k in range(60)]
+    people = [service.person(f"p{k:03d}") for k in range(59)] + [few]
     for k, who in enumerate(people):
         truth = ["en", "es"] if k < 30 else ["en"]
         langs = perturb(truth, service.settings.languages, 2.0, rng.random)

@@ -144,7 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     withheld: Counter = Counter()
     over = {"clips": 0, "masked_clips": 0, "words": 0, "masked_words": 0}
     rtf, rows = [], []
-    for c in clips:
+    from tqdm import tqdm
+
+    for c in tqdm(clips, desc="redact and listen"):
         wave = load_wav(cache / c["audio"])
         words = [w["w"] for w in c["words"]]
         result = redactor(wave, clip_id=c["id"])

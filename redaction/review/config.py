@@ -61,6 +61,8 @@ class Settings:
         sqlite_synchronous: ``FULL`` (durable against power loss) or ``NORMAL`` (durable
             against a process crash only).
         purpose: what the task improves, shown to reviewers.
+        languages: the languages a profile and a clip may name (ISO 639-1).
+        accents: the accents a profile and a clip may name.
     """
 
     database_url: str | None = None

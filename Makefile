@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts \
-	festlex-cmu sox libsndfile1
+	festlex-cmu sox libsndfile1 chromium postgresql
 EXTRAS ?= dev
 
 .PHONY: setup system venv demo test test-all lint bench clean

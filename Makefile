@@ -33,13 +33,15 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 
 # The main job: build the default corpus (cached after the first run) and print its summary,
 # then load the shipped wake-word and recognizer models and measure them on its held-out speakers,
-# then improve the wake word by federated learning under user-level DP on 100 simulated devices.
+# then improve the wake word by federated learning under user-level DP on 100 simulated devices,
+# then escalate, redact and anonymize a few held-out requests and enqueue them for review.
 demo: setup
 	$(PY) -m speech.data.synth
 	$(PY) -m speech.evaluate +experiment=kws_hey_nova checkpoint=models/kws-hey-nova/model.pt
 	$(PY) -m speech.evaluate +experiment=asr_tiny checkpoint=models/asr-tiny/model.pt eval.max_clips=100
 	$(PY) -m federated.simulate out_dir=outputs/federated/demo
 	$(PY) -m federated.ledger dev0000 --run outputs/federated/demo
+	$(PY) -m redaction.demo
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,7 @@ barton" heard as "text set apart in", a house number "eighty two seventy seven" 
 to 77". Before audio is bleeped, the redact path widens what was found, trading some
 over-masking for fewer leaks (the reviewer still hears the rest of the request):
 
-* **contact slots**: after a contact verb ("call", "text", "message", "tell", "remind", ...),
+* **contact slots**: after a contact verb ("call", "text", "message", "tell", "pay", ...),
   the words up to the next boundary word (at most three) are a PERSON slot, whatever they
   sound like, unless they are a kinship or service word ("mom", "the bank");
 * **long numbers**: any run of five or more digits is redacted (``NUMBER``): request numbers
@@ -41,6 +41,10 @@ CONTACT_VERBS = frozenset(
         "e-mail",
         "facetime",
         "skype",
+        "pay",
+        "send",
+        "venmo",
+        "zelle",
         "whatsapp",
         "notify",
     ]

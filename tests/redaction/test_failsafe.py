@@ -14,6 +14,8 @@ from redaction.pii import detect, mask
         # a name the recognizer misheard is still a contact slot
         ("Text set apart in that dinner is ready.", "Text [PERSON] in that dinner is ready."),
         ("text joe i am late", "text [PERSON] i am late"),
+        ("pay they'll hurry four hundred dollars", "pay [PERSON] [AMOUNT]"),
+        ("send a message to the group", "send a message to the group"),
         # a misheard house number joins its address
         (
             "Deliver it to 80 to 77 Davis Parkway's please.",

@@ -6,9 +6,9 @@ import pytest
 
 from redaction.leak import recovered, secret
 
-CALL = "call john smith at five five five one two three four".split()
-ADDRESS = "navigate to nine oh four meadow court".split()
-CARD = "use the card ending in four two four two".split()
+CALL = ["call", "john", "smith", "at", "five", "five", "five", "one", "two", "three", "four"]
+ADDRESS = ["navigate", "to", "nine", "oh", "four", "meadow", "court"]
+CARD = ["use", "the", "card", "ending", "in", "four", "two", "four", "two"]
 
 
 def test_what_identifies_an_entity():

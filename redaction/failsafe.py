@@ -9,7 +9,9 @@ over-masking for fewer leaks (the reviewer still hears the rest of the request):
   the words up to the next boundary word (at most three) are a PERSON slot, whatever they
   sound like, unless they are a kinship or service word ("mom", "the bank");
 * **long numbers**: any run of five or more digits is redacted (``NUMBER``): request numbers
-  that are not PII (timers, sums, years) are shorter;
+  that are not PII (timers, sums, years) are shorter; so is a run of three or more digits a
+  few words after an identifier cue ("last four digits of my social", "ends with");
+* **street numbers**: a number followed within three words by a street type;
 * **number neighbours**: digit words next to a numeric or address span join it.
 
 Only the redact path uses this; ``redaction.pii.detect`` stays precise on clean text.
@@ -237,10 +239,70 @@ def long_numbers(words: Sequence[str], taken: set[int], min_digits: int = 5) -> 
     ]
 
 
+# words after which a short digit run is an identifier ("last four digits of my social ...")
+NUMBER_CUES = frozenset(
+    [
+        "digits",
+        "digit",
+        "ending",
+        "ends",
+        "end",
+        "last",
+        "social",
+        "security",
+        "ssn",
+        "pin",
+        "code",
+        "card",
+        "account",
+        "number",
+        "routing",
+        "member",
+        "policy",
+        "license",
+        "passport",
+        "id",
+        "zip",
+    ]
+)
+
+
+def cued_numbers(words: Sequence[str], taken: set[int], window: int = 6) -> list[Span]:
+    """Runs of three or more digits within ``window`` words after an identifier cue."""
+    clean = [_clean(w) for w in words]
+    out = []
+    for r in normalize(list(words)).runs:
+        if len(r.digits) < 3 or taken.intersection(range(r.start, r.end)):
+            continue
+        if any(c in NUMBER_CUES for c in clean[max(0, r.start - window) : r.start]):
+            out.append(Span("NUMBER", r.start, r.end, 0.5, "failsafe-cued-number"))
+    return out
+
+
+def street_numbers(words: Sequence[str], taken: set[int]) -> list[Span]:
+    """A number followed within three words by a street type ("70 to willow court")."""
+    from redaction.pii.lexicon import STREET_SUFFIXES
+
+    clean = [_clean(w) for w in words]
+    out = []
+    for r in normalize(list(words)).runs:
+        for j in range(r.end, min(len(words), r.end + 3)):
+            if clean[j] in STREET_SUFFIXES:
+                if not taken.issuperset(range(r.start, j + 1)):
+                    out.append(Span("STREET_ADDRESS", r.start, j + 1, 0.5, "failsafe-street"))
+                break
+    return out
+
+
 def widen(words: Sequence[str], spans: Sequence[Span]) -> list[Span]:
     """``spans`` plus the fail-closed additions over ``words``."""
     taken = {i for s in spans for i in range(s.start, s.end)}
-    extra = contact_slots(words, taken) + long_numbers(words, taken)
+    extra = (
+        contact_slots(words, taken)
+        + long_numbers(words, taken)
+        + cued_numbers(words, taken)
+        + street_numbers(words, taken)
+    )
     # digit words right next to a numeric span join it
     runs = normalize(list(words)).runs
     grown = []

@@ -67,6 +67,11 @@ class RedactConfig:
         threads: CPU threads for Whisper.
         failsafe: widen detections on recognizer transcripts (``redaction.failsafe``:
             contact slots, long numbers, digits next to numeric spans).
+        second_opinion_min_conf, whisper_doubt: a span from the second opinion counts when
+            its words' mean confidence reaches ``second_opinion_min_conf``, or when Whisper
+            is unsure there (a word under ``whisper_doubt``). Our recognizer, unsure on a
+            voice, hallucinates request-like PII ("call don keller") where Whisper heard
+            "how many calories"; measured in ``experiments/results/redaction.md``.
     """
 
     whisper: str = "tiny.en"
@@ -91,6 +96,8 @@ class RedactConfig:
     secret_env: str = "SOTTOVOCE_ANON_SECRET"
     threads: int = 1
     failsafe: bool = True
+    second_opinion_min_conf: float = 0.3
+    whisper_doubt: float = 0.3
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_confidence <= 1:
@@ -234,6 +241,17 @@ class Redactor:
             c.anonymizer, secret=secret, alpha=None if c.anonymizer == "mcadams" else 0.8
         )
 
+    def _second_opinion_holds(
+        self, span: Span, words: Sequence[dict], main: Sequence[dict]
+    ) -> bool:
+        c = self.config
+        conf = [float(words[i].get("conf", 1.0)) for i in range(span.start, span.end)]
+        if sum(conf) / len(conf) >= c.second_opinion_min_conf:
+            return True
+        t0, t1 = float(words[span.start]["start"]), float(words[span.end - 1]["end"])
+        heard = [float(w.get("conf", 1.0)) for w in main if w["start"] < t1 and t0 < w["end"]]
+        return not heard or min(heard) < c.whisper_doubt
+
     def _detect(self, words: list[str]) -> list[Span]:
         spans = self.detector(words)
         if self.config.failsafe:
@@ -294,6 +312,7 @@ class Redactor:
                 found = [
                     Span(s.label, s.start, s.end, s.score, f"{other.source}:{s.source}")
                     for s in found
+                    if self._second_opinion_holds(s, other.words, main.words)
                 ]
                 spans += carry_over(found, other.words, main.words)
                 # what only the second opinion heard is redacted by its own times too

@@ -22,6 +22,11 @@ from redaction.pii import detect, mask
             "Deliver it to [STREET_ADDRESS] please.",
         ),
         ("my number is 5551234", "my number is [PHONE_NUMBER]"),
+        (
+            "last for digits of my social security number nine nine eight six",
+            "last for digits of my social security number [NUMBER]",
+        ),
+        ("directions to 70 to Willow Court.", "directions to [STREET_ADDRESS]."),
         ("it was four eight two nine one three again", "it was [NUMBER] again"),
         # what a contact verb names without naming anyone stays
         ("call mom at home", "call mom at home"),

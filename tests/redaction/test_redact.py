@@ -247,3 +247,15 @@ def test_linkage_groups_a_device_and_the_receipt_proves_the_clip():
     assert "d1" not in a.clip.linkage and a.clip.id != b.clip.id
     assert hashlib.sha256(a.receipt.encode()).hexdigest() == a.clip.receipt_sha256
     assert a.receipt not in json.dumps(a.clip.record())
+
+
+def test_an_unsure_second_opinion_counts_only_where_whisper_is_unsure_too():
+    wave = _speechlike()
+    main = Fixed("whisper", _words("how many calories in six", conf=0.95))
+    hallucinated = Fixed("ours", _words("call five five nine two", conf=0.1))
+    assert _redactor(main, hallucinated)(wave).masked_transcript == "how many calories in six"
+    unsure = Fixed("whisper", _words("how many calories in six", conf=0.2))
+    kept = _redactor(unsure, hallucinated, min_confidence=0.1)(wave)
+    assert "[PHONE_NUMBER]" in kept.masked_transcript
+    confident = Fixed("ours", _words("call five five nine two", conf=0.8))
+    assert "[PHONE_NUMBER]" in _redactor(main, confident)(wave).masked_transcript

@@ -11,7 +11,7 @@ over-masking for fewer leaks (the reviewer still hears the rest of the request):
 * **long numbers**: any run of five or more digits is redacted (``NUMBER``): request numbers
   that are not PII (timers, sums, years) are shorter; so is a run of three or more digits a
   few words after an identifier cue ("last four digits of my social", "ends with");
-* **street numbers**: a number followed within three words by a street type;
+* **street numbers**: a number followed within four words by a street type;
 * **number neighbours**: digit words next to a numeric or address span join it.
 
 Only the redact path uses this; ``redaction.pii.detect`` stays precise on clean text.
@@ -208,6 +208,11 @@ NUMERIC = frozenset(
 )
 
 
+def _bare(words: Sequence[str]) -> list[str]:
+    """Words without the punctuation Whisper glues to them ("-4", "9 .04"), for reading numbers."""
+    return [w.strip("-.,!?;:'\"") or w for w in words]
+
+
 def _clean(word: str) -> str:
     return re.sub(r"[^a-z0-9'\-]", "", word.lower())
 
@@ -231,7 +236,7 @@ def contact_slots(words: Sequence[str], taken: set[int]) -> list[Span]:
 
 
 def long_numbers(words: Sequence[str], taken: set[int], min_digits: int = 5) -> list[Span]:
-    norm = normalize(list(words))
+    norm = normalize(_bare(words))
     return [
         Span("NUMBER", r.start, r.end, 0.5, "failsafe-number")
         for r in norm.runs
@@ -271,7 +276,7 @@ def cued_numbers(words: Sequence[str], taken: set[int], window: int = 6) -> list
     """Runs of three or more digits within ``window`` words after an identifier cue."""
     clean = [_clean(w) for w in words]
     out = []
-    for r in normalize(list(words)).runs:
+    for r in normalize(_bare(words)).runs:
         if len(r.digits) < 3 or taken.intersection(range(r.start, r.end)):
             continue
         if any(c in NUMBER_CUES for c in clean[max(0, r.start - window) : r.start]):
@@ -280,13 +285,13 @@ def cued_numbers(words: Sequence[str], taken: set[int], window: int = 6) -> list
 
 
 def street_numbers(words: Sequence[str], taken: set[int]) -> list[Span]:
-    """A number followed within three words by a street type ("70 to willow court")."""
+    """A number followed within four words by a street type ("six to do evergreen street")."""
     from redaction.pii.lexicon import STREET_SUFFIXES
 
     clean = [_clean(w) for w in words]
     out = []
-    for r in normalize(list(words)).runs:
-        for j in range(r.end, min(len(words), r.end + 3)):
+    for r in normalize(_bare(words)).runs:
+        for j in range(r.end, min(len(words), r.end + 4)):
             if clean[j] in STREET_SUFFIXES:
                 if not taken.issuperset(range(r.start, j + 1)):
                     out.append(Span("STREET_ADDRESS", r.start, j + 1, 0.5, "failsafe-street"))
@@ -304,7 +309,7 @@ def widen(words: Sequence[str], spans: Sequence[Span]) -> list[Span]:
         + street_numbers(words, taken)
     )
     # digit words right next to a numeric span join it
-    runs = normalize(list(words)).runs
+    runs = normalize(_bare(words)).runs
     grown = []
     for s in spans:
         if s.label in NUMERIC:

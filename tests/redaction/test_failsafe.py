@@ -27,6 +27,8 @@ from redaction.pii import detect, mask
             "last for digits of my social security number [NUMBER]",
         ),
         ("directions to 70 to Willow Court.", "directions to [STREET_ADDRESS]."),
+        ("directions to six to do evergreen street", "directions to [STREET_ADDRESS]"),
+        ("The car that ends with 5 -4 -8 -3.", "The car that ends with [NUMBER]."),
         ("it was four eight two nine one three again", "it was [NUMBER] again"),
         # what a contact verb names without naming anyone stays
         ("call mom at home", "call mom at home"),

@@ -12,6 +12,8 @@ over-masking for fewer leaks (the reviewer still hears the rest of the request):
   that are not PII (timers, sums, years) are shorter; so is a run of three or more digits a
   few words after an identifier cue ("last four digits of my social", "ends with");
 * **street numbers**: a number followed within four words by a street type;
+* **e-mail shapes**: up to three words before "at" when a top-level domain follows;
+* **name slots**: up to three words after "name is", "named", "called";
 * **number neighbours**: digit words next to a numeric or address span join it.
 
 Only the redact path uses this; ``redaction.pii.detect`` stays precise on clean text.
@@ -299,6 +301,55 @@ def street_numbers(words: Sequence[str], taken: set[int]) -> list[Span]:
     return out
 
 
+TLDS = ("com", "org", "net", "edu", "gov", "io", "co", "us", "uk")
+NAME_CUES = frozenset(["named", "called", "name's"])
+
+
+def email_shapes(words: Sequence[str], taken: set[int]) -> list[Span]:
+    """ "<up to three words> at <domain> dot com" however misheard: the words before "at" and
+    the domain, when a top-level domain follows within three words."""
+    clean = [_clean(w) for w in words]
+    out = []
+    for k, w in enumerate(clean):
+        if w != "at" or k == 0:
+            continue
+        tail = clean[k + 1 : k + 4]
+        ends = [
+            k + 1 + i
+            for i, t in enumerate(tail)
+            if t in TLDS or any(t.endswith(f".{d}") or t == f".{d}" for d in TLDS)
+        ]
+        if not ends:
+            continue
+        start = k
+        while (
+            start > 0
+            and k - start < 3
+            and clean[start - 1] not in BOUNDARY | {"email", "address", "is"}
+        ):
+            start -= 1
+        if start < k and not taken.issuperset(range(start, ends[0] + 1)):
+            out.append(Span("EMAIL_ADDRESS", start, ends[0] + 1, 0.5, "failsafe-email"))
+    return out
+
+
+def name_slots(words: Sequence[str], taken: set[int]) -> list[Span]:
+    """Up to three words after "name is", "named", "called"."""
+    clean = [_clean(w) for w in words]
+    out = []
+    for i, w in enumerate(clean):
+        cue = w in NAME_CUES or (w == "is" and i > 0 and clean[i - 1] == "name")
+        if not cue:
+            continue
+        j = i + 1
+        while j < len(words) and j - i <= 3 and clean[j] and clean[j] not in BOUNDARY:
+            j += 1
+        slot = [k for k in range(i + 1, j) if k not in taken and clean[k] not in NOT_A_NAME]
+        if slot:
+            out.append(Span("PERSON", min(slot), max(slot) + 1, 0.5, "failsafe-name"))
+    return out
+
+
 def widen(words: Sequence[str], spans: Sequence[Span]) -> list[Span]:
     """``spans`` plus the fail-closed additions over ``words``."""
     taken = {i for s in spans for i in range(s.start, s.end)}
@@ -307,6 +358,8 @@ def widen(words: Sequence[str], spans: Sequence[Span]) -> list[Span]:
         + long_numbers(words, taken)
         + cued_numbers(words, taken)
         + street_numbers(words, taken)
+        + email_shapes(words, taken)
+        + name_slots(words, taken)
     )
     # digit words right next to a numeric span join it
     runs = normalize(_bare(words)).runs

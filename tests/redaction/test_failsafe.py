@@ -28,6 +28,9 @@ from redaction.pii import detect, mask
         ),
         ("directions to 70 to Willow Court.", "directions to [STREET_ADDRESS]."),
         ("directions to six to do evergreen street", "directions to [STREET_ADDRESS]"),
+        ("My account email is co -opin66 at Ma .org", "My account email is [EMAIL_ADDRESS]"),
+        ("My mother's maiden name is all -sho -dee.", "My mother's maiden name is [PERSON]."),
+        ("meet me at the park at noon", "meet me at the park at noon"),
         ("The car that ends with 5 -4 -8 -3.", "The car that ends with [NUMBER]."),
         ("it was four eight two nine one three again", "it was [NUMBER] again"),
         # what a contact verb names without naming anyone stays

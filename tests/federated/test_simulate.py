@@ -328,3 +328,27 @@ def test_false_wakes_are_the_devices_only_negatives(tiny_corpus, tmp_path):
     assert len(local_negatives(model, task, setup, _dataset(task, setup, device, "train"))) == len(
         full
     )
+
+
+def test_a_user_level_budget_stops_the_run_and_the_ledger_says_so(tiny_corpus, tmp_path):
+    from federated.simulate import simulate
+
+    spec = _spec(
+        tiny_corpus,
+        tmp_path,
+        [
+            "privacy=user_dp",
+            "privacy.user.noise_multiplier=1.0",
+            "privacy.max_epsilon=3",
+            "federated.rounds=6",
+            "federated.devices_per_round=3",
+            "federated.local_epochs=1",
+            "audit.membership_clips=0",
+        ],
+    )
+    summary = simulate(spec)
+    assert "budget 3" in summary["stopped"] and summary["rounds_run"] < 6
+    rows = read(Path(spec.out_dir) / "privacy.jsonl")
+    last = max(r["round"] for r in rows)
+    assert {r["status"] for r in rows if r["round"] == last} == {"excluded: budget"}
+    assert all(r["user_epsilon"] <= 3 for r in rows)

@@ -13,7 +13,8 @@ over-masking for fewer leaks (the reviewer still hears the rest of the request):
   few words after an identifier cue ("last four digits of my social", "ends with");
 * **street numbers**: a number followed within four words by a street type;
 * **e-mail shapes**: up to three words before "at" when a top-level domain follows;
-* **name slots**: up to three words after "name is", "named", "called";
+* **name slots**: up to three words after "name is", "named", "called"; the person of "a
+  voicemail for X" and "give X a ring";
 * **number neighbours**: digit words next to a numeric or address span join it.
 
 Only the redact path uses this; ``redaction.pii.detect`` stays precise on clean text.
@@ -302,6 +303,10 @@ def street_numbers(words: Sequence[str], taken: set[int]) -> list[Span]:
 
 
 TLDS = ("com", "org", "net", "edu", "gov", "io", "co", "us", "uk")
+AT_WORDS = frozenset({"at", "that", "add", "@"})  # "at" as Whisper mishears it before a domain
+FOR_NOUNS = frozenset(["voicemail", "message", "note", "reminder", "gift", "card", "present"])
+RING_WORDS = frozenset(["ring", "call", "buzz", "shout", "bell"])
+EMAIL_STOPS = BOUNDARY | CONTACT_VERBS | {"email", "address", "is", "it", "them", "forward"}
 NAME_CUES = frozenset(["named", "called", "name's"])
 
 
@@ -311,7 +316,7 @@ def email_shapes(words: Sequence[str], taken: set[int]) -> list[Span]:
     clean = [_clean(w) for w in words]
     out = []
     for k, w in enumerate(clean):
-        if w != "at" or k == 0:
+        if w not in AT_WORDS or k == 0:
             continue
         tail = clean[k + 1 : k + 4]
         ends = [
@@ -322,13 +327,13 @@ def email_shapes(words: Sequence[str], taken: set[int]) -> list[Span]:
         if not ends:
             continue
         start = k
-        while (
-            start > 0
-            and k - start < 3
-            and clean[start - 1] not in BOUNDARY | {"email", "address", "is"}
-        ):
+        while start > 0 and k - start < 3 and clean[start - 1] not in EMAIL_STOPS:
             start -= 1
-        if start < k and not taken.issuperset(range(start, ends[0] + 1)):
+        if start == k and k - 1 in taken:  # the user name is masked already: the domain too
+            start = k
+        elif start == k:
+            continue
+        if not taken.issuperset(range(start, ends[0] + 1)):
             out.append(Span("EMAIL_ADDRESS", start, ends[0] + 1, 0.5, "failsafe-email"))
     return out
 
@@ -350,6 +355,37 @@ def name_slots(words: Sequence[str], taken: set[int]) -> list[Span]:
     return out
 
 
+def idiom_slots(words: Sequence[str], taken: set[int]) -> list[Span]:
+    """ "a voicemail for X", "give X a ring": the words in X's place, up to two."""
+    clean = [_clean(w) for w in words]
+    out = []
+    for i, w in enumerate(clean):
+        if w == "for" and i > 0 and clean[i - 1] in FOR_NOUNS:
+            j = i + 1
+            while j < len(words) and j - i <= 2 and clean[j] and clean[j] not in BOUNDARY:
+                j += 1
+            slot = [k for k in range(i + 1, j) if k not in taken and clean[k] not in NOT_A_NAME]
+        elif w == "give":
+            end = next(
+                (
+                    k
+                    for k in range(i + 2, min(len(words) - 1, i + 4))
+                    if clean[k] in {"a", "our"} and clean[k + 1] in RING_WORDS
+                ),
+                None,
+            )
+            slot = [
+                k
+                for k in range(i + 1, end or i + 1)
+                if k not in taken and clean[k] not in NOT_A_NAME
+            ]
+        else:
+            continue
+        if slot:
+            out.append(Span("PERSON", min(slot), max(slot) + 1, 0.5, "failsafe-idiom"))
+    return out
+
+
 def widen(words: Sequence[str], spans: Sequence[Span]) -> list[Span]:
     """``spans`` plus the fail-closed additions over ``words``."""
     taken = {i for s in spans for i in range(s.start, s.end)}
@@ -360,6 +396,7 @@ def widen(words: Sequence[str], spans: Sequence[Span]) -> list[Span]:
         + street_numbers(words, taken)
         + email_shapes(words, taken)
         + name_slots(words, taken)
+        + idiom_slots(words, taken)
     )
     # digit words right next to a numeric span join it
     runs = normalize(_bare(words)).runs

@@ -31,6 +31,13 @@ from redaction.pii import detect, mask
         ("My account email is co -opin66 at Ma .org", "My account email is [EMAIL_ADDRESS]"),
         ("My mother's maiden name is all -sho -dee.", "My mother's maiden name is [PERSON]."),
         ("meet me at the park at noon", "meet me at the park at noon"),
+        ("Give scene our ring.", "Give [PERSON] our ring."),
+        (
+            "Leave the voicemail for Michelangelo at home",
+            "Leave the voicemail for [PERSON] at home",
+        ),
+        ("give me a call later", "give me a call later"),
+        ("send it to karola that msn .com please", "send it to [EMAIL_ADDRESS] please"),
         ("The car that ends with 5 -4 -8 -3.", "The car that ends with [NUMBER]."),
         ("it was four eight two nine one three again", "it was [NUMBER] again"),
         # what a contact verb names without naming anyone stays

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redaction.numbers import normalize
+from redaction.pii.lexicon import MONTHS
 
 GENERIC = frozenset(
     [
@@ -76,18 +77,6 @@ GENERIC = frozenset(
         "on",
         "my",
         "is",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
         "first",
         "second",
         "third",
@@ -107,7 +96,7 @@ GENERIC = frozenset(
         "doctor",
         "doc",
     ]
-)
+) | frozenset(MONTHS)
 
 
 def _clean(word: str) -> str:

@@ -350,14 +350,9 @@ class Redactor:
         except AnonymizationError as e:
             return _withhold(f"anonymization failed: {e}", t0, transcript=transcript)
         timed = []
-        for s in spans:
-            a = min(float(main.words[i]["start"]) for i in range(s.start, s.end))
-            b = max(float(main.words[i]["end"]) for i in range(s.start, s.end))
-            timed.append(
-                s.with_times(
-                    round(max(0.0, a - c.margin_s), 3), round(min(seconds, b + c.margin_s), 3)
-                )
-            )
+        for s in spans:  # each span's own range, widened and clamped like the audio's
+            ((a, b),) = time_ranges([s], main.words, margin_s=c.margin_s, duration=seconds)
+            timed.append(s.with_times(round(a, 3), round(b, 3)))
         pid = pseudonym(clip_id, self._secret) if clip_id else secrets.token_hex(8)
         receipt = secrets.token_urlsafe(18)
         clip = RedactedClip(

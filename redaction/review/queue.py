@@ -61,6 +61,18 @@ def clip_view(clip: Clip, a: Assignment, feedback: str = "") -> dict[str, Any]:
     }
 
 
+def _day_counts(reviewer_id, day: str):
+    """(clips, flagged clips) a reviewer was assigned on ``day``, redos not counted."""
+    return select(
+        func.count(Assignment.id),
+        func.coalesce(func.sum(case((Assignment.flagged, 1), else_=0)), 0),
+    ).where(
+        Assignment.reviewer_id == reviewer_id,
+        Assignment.day == day,
+        Assignment.redo.is_(False),
+    )
+
+
 class Queue:
     """The review queue over one database and one audio directory."""
 
@@ -130,16 +142,7 @@ class Queue:
                 if clip is not None:
                     clip.status = "queued"  # expired: never offered again, purged soon
                 audit.add(s, audit.SYSTEM, "lease_expired", clip_id=held.clip_id, detail="expired")
-            n, flagged = s.execute(
-                select(
-                    func.count(Assignment.id),
-                    func.coalesce(func.sum(case((Assignment.flagged, 1), else_=0)), 0),
-                ).where(
-                    Assignment.reviewer_id == who.id,
-                    Assignment.day == day,
-                    Assignment.redo.is_(False),
-                )
-            ).one()
+            n, flagged = s.execute(_day_counts(who.id, day)).one()
             if n >= c.max_clips_per_day:
                 audit.add(s, who, "claim_capped", status=204, detail=f"{n} clips today")
                 return Claimed(None, f"You have reached today's limit of {n} clips. Thank you!")
@@ -399,16 +402,7 @@ class Queue:
         """What ``who`` was given today (UTC) against the caps."""
         day = utcnow().date().isoformat()
         with self.db.reading() as s:
-            n, flagged = s.execute(
-                select(
-                    func.count(Assignment.id),
-                    func.coalesce(func.sum(case((Assignment.flagged, 1), else_=0)), 0),
-                ).where(
-                    Assignment.reviewer_id == who.id,
-                    Assignment.day == day,
-                    Assignment.redo.is_(False),
-                )
-            ).one()
+            n, flagged = s.execute(_day_counts(who.id, day)).one()
         c = self.settings
         return {
             "clips_today": int(n),

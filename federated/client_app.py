@@ -4,7 +4,9 @@ One node is one device of the population (:mod:`federated.data`): node config
 ``partition-id`` picks it. Three handlers:
 
 * ``query``: the device says who it is and how many local training clips it holds (the
-  server needs the count for local-DP sampling rates; it never sees a clip);
+  server needs the count for local-DP sampling rates; it never sees a clip); under
+  pseudo-labels (``federated.labels=teacher``) it labels them first and reports counts of
+  what labelling did, never a transcript;
 * ``train``: the global weights, trained for a round on the device's own clips through the
   project's training core (Opacus-wrapped under local DP); the device keeps its accountant
   state in ``context.state`` across rounds and refuses a round that would pass its budget;
@@ -27,8 +29,8 @@ from flwr.clientapp import ClientApp
 from flwr.clientapp.mod import fixedclipping_mod
 
 from federated.accounting import Release
-from federated.data import device_clips, population
-from federated.local import Setup, evaluate_local, exchanged, new_model, train_round
+from federated.data import population
+from federated.local import Setup, evaluate_local, exchanged, local_clips, new_model, train_round
 from federated.secagg import LEGACY_CONFIG, legacy_inputs, legacy_reply, secagg_mod
 
 log = logging.getLogger(__name__)
@@ -92,17 +94,13 @@ def _remember(ctx: Context, history: list[Release]) -> None:
 def query(msg: Message, ctx: Context) -> Message:
     setup, _ = _setup(msg)
     device = _device(ctx, setup)
-    clips = device_clips(
-        setup.manifest,
-        setup.task_name,
-        device,
-        "train",
-        test_share=setup.test_share,
-        seed=setup.seed,
-    )
+    # Under pseudo-labels the device labels its clips here, once (later rounds read its
+    # cache), and counts what it will train on: local-DP sampling rates depend on it.
+    clips, labelled = local_clips(setup, device, "train")
+    metrics = {"clips": len(clips), **(labelled.as_metrics() if labelled else {})}
     content = RecordDict(
         {
-            "metrics": MetricRecord({"clips": len(clips)}),
+            "metrics": MetricRecord(metrics),
             "device": ConfigRecord({"device": device}),
         }
     )

@@ -16,6 +16,8 @@ from federated.accounting import local_round, noise_for
 
 MODES = ("none", "local_dp", "user_dp", "both")
 NEGATIVES = ("labelled", "false_wakes", "none")
+LABELS = ("truth", "teacher")
+TEACHERS = ("tiny.en", "base")  # federated.labels.TEACHERS (not imported: that pulls in speech)
 SERVER_OPTIMIZERS = ("fedavg", "fedadam")
 
 
@@ -222,6 +224,15 @@ class FederatedConfig:
             they stay on the device); ``none``: positives only.
         false_wake_threshold: the score at which a device wakes for ``false_wakes`` (the first
             stage, below the stored operating threshold).
+        labels: the recognizer's local training transcripts. ``truth``: the corpus's, as if
+            someone had transcribed every clip; ``teacher``: the device's own pseudo-labels
+            from Whisper ``teacher`` (:mod:`federated.labels`), which is what a device in the
+            field has. The devices' local test clips keep the truth either way (they measure).
+        teacher: ``tiny.en`` or ``base``.
+        teacher_min_confidence: a pseudo-label whose mean word probability is below this is
+            not trained on.
+        corrections: a review export (``python -m redaction.review export``) whose accepted
+            corrections replace the teacher's transcript of their clips (None: none).
         seed: sampling, faults and local shuffles.
     """
 
@@ -244,6 +255,13 @@ class FederatedConfig:
     trainable: list[str] | None = None
     negatives: str = "labelled"
     false_wake_threshold: float = 0.5
+    labels: str = "truth"
+    teacher: str = "tiny.en"
+    # 0.6: on the devices' noisy requests, tiny.en's kept transcripts are 39% wrong by words
+    # (the starting recognizer's own: 54%) and a third of the clips stay; below 0.5 they are
+    # mostly hallucinated (docs/federated.md, "Devices label their own requests").
+    teacher_min_confidence: float = 0.6
+    corrections: str | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -255,6 +273,25 @@ class FederatedConfig:
         if not 0 < self.false_wake_threshold < 1:
             raise ConfigError(
                 f"federated.false_wake_threshold={self.false_wake_threshold}: must be in (0, 1)"
+            )
+        if self.labels not in LABELS:
+            raise ConfigError(
+                f"federated.labels={self.labels!r}: must be one of {', '.join(LABELS)}"
+            )
+        if self.teacher not in TEACHERS:
+            raise ConfigError(
+                f"federated.teacher={self.teacher!r}: must be {' or '.join(TEACHERS)} "
+                "(Whisper, offline)"
+            )
+        if not 0 <= self.teacher_min_confidence < 1:
+            raise ConfigError(
+                f"federated.teacher_min_confidence={self.teacher_min_confidence}: must be in "
+                "[0, 1) (0 keeps every non-empty transcript)"
+            )
+        if self.corrections is not None and self.labels != "teacher":
+            raise ConfigError(
+                f"federated.corrections={self.corrections}: corrections replace the teacher's "
+                "pseudo-labels; set federated.labels=teacher"
             )
         if self.trainable is not None:
             self.trainable = [str(t) for t in self.trainable]

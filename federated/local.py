@@ -19,6 +19,7 @@ import torch
 
 from federated.accounting import Release, epsilon, local_round
 from federated.data import device_clips
+from federated.labels import LabelCounts, pseudo_label, read_corrections
 from speech.checkpoint import build_model, read_checkpoint
 from speech.data.dataset import collate, make_loader
 from speech.train import train_epoch
@@ -31,7 +32,9 @@ class Setup:
     ``task``: the task config (``_target_`` and options), ``checkpoint``: the centrally
     trained file every device already holds (for the model's shape and features),
     ``privacy``: local DP settings (``noise``, ``max_grad_norm``, ``batch_size``, ``delta``,
-    ``max_epsilon``, ``mode``), ``faults``: injected fault probabilities.
+    ``max_epsilon``, ``mode``), ``faults``: injected fault probabilities, ``labels``,
+    ``teacher``, ``teacher_min_confidence``, ``corrections``: where the recognizer's local
+    training transcripts come from (:mod:`federated.labels`).
     """
 
     task: dict[str, Any]
@@ -44,6 +47,10 @@ class Setup:
     trainable: list[str] | None = None  # parameter-name prefixes trained and exchanged (None: all)
     negatives: str = "labelled"  # wake word: labelled | false_wakes | none (FederatedConfig)
     false_wake_threshold: float = 0.5
+    labels: str = "truth"  # recognizer: truth | teacher (federated.labels)
+    teacher: str = "tiny.en"
+    teacher_min_confidence: float = 0.6
+    corrections: str | None = None  # a review export, read on the device
     seed: int = 0
     local_lr: float = 0.05
     local_epochs: int = 1
@@ -114,12 +121,29 @@ def exchanged(model: torch.nn.Module, trainable: list[str] | None) -> list[str]:
     return names
 
 
-def _dataset(task, setup: Setup, device: str, part: str):
-    """The device's local ``part`` as the task's own dataset class (empty: None)."""
+def local_clips(setup: Setup, device: str, part: str) -> tuple[list, LabelCounts | None]:
+    """The device's local ``part`` clips with the transcripts it trains on, and (pseudo-labels
+    only) what labelling did. The test part always keeps the corpus's text: it measures."""
     clips = device_clips(
         setup.manifest, setup.task_name, device, part, test_share=setup.test_share, seed=setup.seed
     )
-    if not clips:
+    if part != "train" or setup.labels != "teacher" or setup.task_name != "asr" or not clips:
+        return clips, None
+    return pseudo_label(
+        clips,
+        setup.manifest,
+        device,
+        teacher=setup.teacher,
+        min_confidence=setup.teacher_min_confidence,
+        corrections=read_corrections(setup.corrections) if setup.corrections else None,
+    )
+
+
+def _dataset(task, setup: Setup, device: str, part: str):
+    """The device's local ``part`` as the task's own dataset class (empty: None)."""
+    clips, _ = local_clips(setup, device, part)
+    canaries = part == "train" and setup.extra_manifest and setup.task_name == "asr"
+    if not clips and not canaries:
         return None
     ids = {u.id for u in clips}
     if setup.task_name == "kws":
@@ -144,16 +168,22 @@ def _dataset(task, setup: Setup, device: str, part: str):
     ds = ManifestDataset(
         setup.manifest,
         kinds=("request",),
-        speakers={u.speaker for u in clips},
+        speakers={u.speaker for u in clips} or None,
         tokenize=task.vocab.encode,
     )
-    ds.utterances = [u for u in ds.utterances if u.id in ids]
-    if part == "train" and setup.extra_manifest:
+    # The clips as labelled (pseudo-labels replace the text and drop the word times; the
+    # recognizer's loss reads word times only from task._words, which a device never fills),
+    # in the manifest's order.
+    mine = {u.id: u for u in clips}
+    ds.utterances = [mine[u.id] for u in ds.utterances if u.id in ids]
+    if canaries:
+        # Planted canaries (federated.audit) keep their planted text: the audit measures
+        # memorisation of a known label, whatever labels the device's own clips have.
         extra = ManifestDataset(setup.extra_manifest, tokenize=task.vocab.encode)
         extra.utterances = [u for u in extra.utterances if u.device == device]
         if extra.utterances:
-            return _Joined([ds, extra])
-    return ds
+            return _Joined([ds, extra]) if ds.utterances else extra
+    return ds if ds.utterances else None
 
 
 class _Joined(torch.utils.data.ConcatDataset):

@@ -56,8 +56,11 @@ def _config(setup: Setup, **more) -> ConfigRecord:
     return ConfigRecord({"setup": setup.to_json(), **more})
 
 
-def _handshake(grid: Grid, setup: Setup, timeout: float) -> dict[int, tuple[str, int]]:
-    """node id -> (device id, local training clips), from every connected device."""
+def _handshake(
+    grid: Grid, setup: Setup, timeout: float
+) -> dict[int, tuple[str, int, dict[str, float]]]:
+    """node id -> (device id, local training clips, its other counts), from every connected
+    device. Under pseudo-labels the other counts say what labelling did (``labels-*``)."""
     nodes = list(grid.get_node_ids())
     msgs = [
         Message(
@@ -75,8 +78,8 @@ def _handshake(grid: Grid, setup: Setup, timeout: float) -> dict[int, tuple[str,
             )
             continue
         device = str(reply.content.config_records["device"]["device"])
-        clips = int(reply.content.metric_records["metrics"]["clips"])
-        out[reply.metadata.src_node_id] = (device, clips)
+        metrics = dict(reply.content.metric_records["metrics"])
+        out[reply.metadata.src_node_id] = (device, int(metrics.pop("clips")), metrics)
     return out
 
 
@@ -177,8 +180,9 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     devices = _handshake(grid, setup, slow)
     if not devices:
         raise RuntimeError("no device answered; are the SuperNodes connected?")
-    node_of = {dev: node for node, (dev, _) in devices.items()}
-    clips = {dev: n for dev, n in devices.values()}
+    node_of = {dev: node for node, (dev, _, _) in devices.items()}
+    clips = {dev: n for dev, n, _ in devices.values()}
+    labelled = {dev: m for dev, _, m in devices.values() if setup.labels == "teacher"}
     population = sorted(node_of)
     nonzero = [n for n in clips.values() if n > 0]
     resolved = resolve(privacy, fed, len(population), min(nonzero) if nonzero else 1)
@@ -424,6 +428,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         stopped,
         time.time() - started,
         len(population),
+        labelled,
     )
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     (out / "local_eval.json").write_text(json.dumps({"before": local_before, "after": local_after}))
@@ -604,6 +609,7 @@ def _summary(
     stopped,
     seconds,
     n_devices,
+    labelled=None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "task": task,
@@ -635,7 +641,28 @@ def _summary(
         out["local_before"] = pooled(lb, task)
         out["local_after"] = pooled(la, task)
         out["gain_wer"] = improvement_ci(lb, la, task, 0, 0)
+    if labelled:
+        out["labels"] = label_summary(spec.setup, labelled)
     return out
+
+
+def label_summary(setup: Setup, per_device: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """What the devices' pseudo-labelling did, summed over the population (from the
+    handshake: each device labels its clips once). ``simulation_label_wer``: the kept teacher
+    transcripts against the corpus's true text, a diagnostic only a simulation can have."""
+    from federated.labels import LabelCounts
+
+    t = LabelCounts.total(per_device.values())
+    return {
+        "teacher": setup.teacher,
+        "min_confidence": setup.teacher_min_confidence,
+        "corrections": setup.corrections,
+        **asdict(t),
+        "simulation_label_wer": t.label_word_errors / t.label_words if t.label_words else None,
+        "simulation_dropped_label_wer": t.dropped_word_errors / t.dropped_words
+        if t.dropped_words
+        else None,
+    }
 
 
 def _tensorboard(out: Path):
@@ -741,6 +768,16 @@ def format_summary(s: dict[str, Any], run_dir: str) -> str:
         )
         if cb and ca:
             lines.append(f"central test WER: {100 * cb['wer']:.1f}% -> {100 * ca['wer']:.1f}%")
+    lab = s.get("labels")
+    if lab:
+        wer = lab["simulation_label_wer"]
+        lines.append(
+            f"pseudo-labels (whisper {lab['teacher']}, confidence >= {lab['min_confidence']}): "
+            f"{lab['clips']} training clips, {lab['kept']} kept, {lab['corrected']} corrected by "
+            f"reviewers; dropped {lab['low_confidence']} low-confidence, {lab['empty']} empty, "
+            f"{lab['correction_dropped']} unusable corrections; label WER of the kept "
+            f"(simulation only) {'-' if wer is None else f'{100 * wer:.1f}%'}"
+        )
     c = s["counts"]
     left = ", ".join(
         f"{v} {k.replace('_', ' ')}" for k, v in c.items() if v and k not in ("sampled", "accepted")

@@ -9,6 +9,7 @@ device::
     python -m federated.simulate privacy=local_dp privacy.local.target_epsilon=8
     python -m federated.simulate privacy=none federated=fedadam    # no DP: warns
     python -m federated.simulate task=asr federated.rounds=10
+    python -m federated.simulate task=asr federated.labels=teacher   # devices label their audio
 
 The run folder (``outputs/federated/<task>-<privacy>-<time>``, linked as
 ``outputs/federated/latest``) holds ``summary.json``, ``rounds.csv``, ``rounds.png``, the
@@ -57,6 +58,20 @@ def spec_from_config(cfg) -> Any:
         raise ValueError(
             f"federated.checkpoint={checkpoint}: a {kind} checkpoint, but task={task['name']}"
         )
+    corrections = None
+    if fed.labels == "teacher":
+        from federated.config import ConfigError
+        from federated.labels import check_teacher, read_corrections
+
+        if task["name"] != "asr":
+            raise ConfigError(
+                f"federated.labels=teacher: pseudo-labels are transcripts, for task=asr; "
+                f"task={task['name']} has none (its local negatives: federated.negatives)"
+            )
+        check_teacher(fed.teacher)
+        if fed.corrections:
+            corrections = to_absolute_path(fed.corrections)
+            read_corrections(corrections)  # a missing or malformed export stops the run here
     root = to_absolute_path(cfg.out_root)
     corpus, _ = build_corpus(
         instantiate(cfg.data, _convert_="all"), root, workers=cfg.workers, progress=cfg.progress
@@ -88,6 +103,10 @@ def spec_from_config(cfg) -> Any:
         trainable=fed.trainable,
         negatives=fed.negatives,
         false_wake_threshold=fed.false_wake_threshold,
+        labels=fed.labels,
+        teacher=fed.teacher,
+        teacher_min_confidence=fed.teacher_min_confidence,
+        corrections=corrections,
         faults={
             k: getattr(fed.faults, k)
             for k in ("dropout", "straggle", "straggle_seconds", "corrupt")

@@ -48,6 +48,10 @@ def test_dp_is_the_default_and_both_server_optimizers_load():
         ("federated.faults.dropout=2", "federated.faults.dropout=2"),
         ("federated.negatives=all", "labelled, false_wakes, none"),
         ("federated.false_wake_threshold=1.5", "must be in (0, 1)"),
+        ("federated.labels=whisper", "federated.labels='whisper': must be one of truth, teacher"),
+        ("federated.teacher=large", "federated.teacher='large': must be tiny.en or base"),
+        ("federated.teacher_min_confidence=1.5", "must be in [0, 1)"),
+        ("federated.corrections=review.jsonl", "set federated.labels=teacher"),
     ],
 )
 def test_impossible_settings_fail_at_load(override, words):
@@ -84,3 +88,20 @@ def test_the_simulate_command_gives_one_line_for_an_impossible_setting():
     assert "Traceback" not in run.stderr
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "privacy.delta=1" in last
+
+
+def test_pseudo_labels_are_for_the_recognizer_only():
+    from federated.simulate import spec_from_config
+
+    cfg = compose_config("simulate", ["task=kws", "federated.labels=teacher", "data=tiny"])
+    with pytest.raises(ConfigError) as info:
+        spec_from_config(cfg)
+    assert "federated.labels=teacher: pseudo-labels are transcripts, for task=asr" in str(
+        info.value
+    ) and "\n" not in str(info.value)
+    cfg = compose_config(
+        "simulate",
+        ["task=asr", "federated.labels=teacher", "federated.corrections=/nowhere.jsonl"],
+    )
+    with pytest.raises(ValueError, match=r"federated.corrections=/nowhere.jsonl: no such file"):
+        spec_from_config(cfg)

@@ -352,3 +352,58 @@ def test_a_user_level_budget_stops_the_run_and_the_ledger_says_so(tiny_corpus, t
     last = max(r["round"] for r in rows)
     assert {r["status"] for r in rows if r["round"] == last} == {"excluded: budget"}
     assert all(r["user_epsilon"] <= 3 for r in rows)
+
+
+@pytest.mark.slow
+def test_devices_label_their_own_requests_once(tiny_corpus, tmp_path):
+    """Pseudo-labels end to end: the devices label their requests with Whisper tiny.en at the
+    handshake, report counts only, train on what they kept, and a second run reuses their
+    caches."""
+    pytest.importorskip("faster_whisper")
+    from federated.data import device_clips, population
+    from federated.labels import cache_path
+    from federated.simulate import simulate
+
+    overrides = [
+        "task=asr",
+        "privacy=none",
+        "federated.labels=teacher",
+        "federated.teacher_min_confidence=0.3",
+        "federated.rounds=1",
+        "federated.devices_per_round=2",
+        "federated.local_epochs=1",
+        "audit.canaries=0",
+        "audit.membership_clips=0",
+    ]
+    spec = _spec(tiny_corpus, tmp_path / "first", overrides)
+    s = spec.setup
+    devices = population(s.manifest, "asr")
+    clips = {
+        d: len(device_clips(s.manifest, "asr", d, "train", test_share=s.test_share))
+        for d in devices
+    }
+    first = simulate(spec)
+    lab = first["labels"]
+    assert lab["clips"] == lab["transcribed"] == sum(clips.values())
+    assert (
+        lab["clips"]
+        == lab["kept"]
+        + lab["corrected"]
+        + lab["empty"]
+        + lab["low_confidence"]
+        + (lab["correction_dropped"])
+    )
+    assert lab["simulation_label_wer"] is not None and lab["label_words"] > 0
+    for d, n in clips.items():
+        assert (cache_path(s.manifest, "tiny.en", d).is_file()) == (n > 0)
+    # the ledger's clips are the kept ones, as each device reported them
+    rows = read(Path(spec.out_dir) / "privacy.jsonl")
+    assert sum(r["clips"] for r in rows) <= lab["kept"]
+    from federated.server_app import format_summary
+
+    assert "pseudo-labels (whisper tiny.en, confidence >= 0.3)" in format_summary(first, "run")
+    second = simulate(_spec(tiny_corpus, tmp_path / "second", overrides))
+    assert second["labels"]["transcribed"] == 0
+    assert {k: v for k, v in second["labels"].items() if k != "transcribed"} == {
+        k: v for k, v in lab.items() if k != "transcribed"
+    }

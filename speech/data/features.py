@@ -101,7 +101,7 @@ class FeatureConfig:
 
             return PretrainedEncoder(self.encoder)
         d = self.asdict()
-        del d["encoder"]
+        d.pop("encoder", None)
         return LogMel(**d)
 
     def asdict(self) -> dict[str, Any]:
@@ -109,7 +109,7 @@ class FeatureConfig:
         set, so log-mel checkpoints read the same as before it existed."""
         d = dataclasses.asdict(self)
         if d["encoder"] is None:
-            del d["encoder"]
+            d.pop("encoder", None)
         return d
 
     @classmethod

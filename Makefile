@@ -29,6 +29,8 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	# Resemblyzer (the outside speaker-verification attacker) pins old numpy: no deps.
 	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4 webrtcvad-wheels==2.0.14.post1
+	# Real human readings for the recognizer's silver WER (its WAVs only; its model downloads).
+	$(PY) -m pip install -q --no-deps moonshine-voice==0.1.5
 	touch $@
 
 # The main job: build the default corpus (cached after the first run) and print its summary,

@@ -42,15 +42,18 @@ REAL_SKIP = {"error.wav", "success.wav"}  # the package's sound effects, not spe
 
 def real_recordings() -> list[tuple[str, np.ndarray]]:
     """(name, 16 kHz mono float32) of the human readings in ``moonshine-voice``."""
-    try:
-        import moonshine_voice
-    except ImportError:
-        return []
+    import importlib.util
+
     import librosa
     import soundfile as sf
 
+    # located, not imported: the package's own code wants an audio device and a download
+    spec = importlib.util.find_spec("moonshine_voice")
+    if spec is None or not spec.submodule_search_locations:
+        return []
     out = []
-    for p in sorted((Path(moonshine_voice.__file__).parent / "assets").glob("*.wav")):
+    assets = Path(next(iter(spec.submodule_search_locations))) / "assets"
+    for p in sorted(assets.glob("*.wav")):
         if p.name in REAL_SKIP:
             continue
         wave, sr = sf.read(p, dtype="float32", always_2d=True)

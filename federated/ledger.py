@@ -25,6 +25,7 @@ from typing import Any
 from federated.accounting import Release, epsilon
 
 ACCOUNTANT = "rdp, Poisson-subsampled Gaussian, integer orders 2-256"
+TRAINED = ("accepted", "rejected", "secure")  # the statuses of a device that trained
 
 
 class Ledger:
@@ -110,7 +111,9 @@ def format_device(run: Path, device: str) -> str:
         f"{_fmt(last.get('user_epsilon'))} at delta {delta:g}"
         + (f"; budget {last['max_epsilon']:g}" if last.get("max_epsilon") else "")
     )
-    rounds = sum(1 for r in priv if r["status"] == "trained")
+    # a sampled device that trained is "accepted", "rejected" (screened out) or "secure"
+    # (SecAgg+, no per-device verdict): the ledger never says "trained"
+    rounds = sum(1 for r in priv if r["status"] in TRAINED)
     accepted = sum(1 for c in contrib.values() if c.get("accepted"))
     lines.append(f"trained in {rounds} rounds, {accepted} updates accepted into the global model")
     return "\n".join(lines)

@@ -35,6 +35,11 @@ def check(cfg: DictConfig) -> None:
     resolve(privacy, fed, cfg.devices.n_devices, clips)
 
 
+def _override(value: Any) -> str:
+    """A value as Hydra's override grammar writes it (``null``, ``true``)."""
+    return json.dumps(value) if value is None or isinstance(value, bool) else str(value)
+
+
 def _write_configs(cfg: DictConfig, conf: Path, checkpoint: str) -> None:
     for group, name, node in (
         ("data", "pipeline_devices", cfg.devices),
@@ -54,7 +59,7 @@ def _write_configs(cfg: DictConfig, conf: Path, checkpoint: str) -> None:
 
 def federated(ctx: Context) -> dict[str, Any]:
     """Run the federated simulation; summarise FRR before and after, and epsilon per device."""
-    from federated.ledger import format_device, read
+    from federated.ledger import TRAINED, format_device, read
 
     cfg = ctx.cfg
     conf = ctx.stage_dir / "conf"
@@ -75,10 +80,10 @@ def federated(ctx: Context) -> dict[str, Any]:
         f"out_root={to_absolute_path(cfg.out_root)}",
         f"workers={cfg.workers}",
         f"num_cpus_per_client={fr.num_cpus_per_client}",
-        f"central_max_clips={fr.central_max_clips}",
+        f"central_max_clips={_override(fr.central_max_clips)}",
         f"audit.membership_clips={fr.membership_clips}",
         "audit.canaries=0",
-        f"progress={str(ctx.progress).lower()}",
+        f"progress={_override(ctx.progress)}",
         f"out_dir={run}",
         "hydra/job_logging=stdout",  # no simulate.log in the working folder
     ]
@@ -92,8 +97,11 @@ def federated(ctx: Context) -> dict[str, Any]:
     trained: dict[str, int] = {}
     for row in read(run / "privacy.jsonl"):
         last[row["device"]] = row
-        trained[row["device"]] = trained.get(row["device"], 0) + (row["status"] == "trained")
+        trained[row["device"]] = trained.get(row["device"], 0) + (row["status"] in TRAINED)
     devices = sorted(last)
+    by_round = [
+        [r["round"], r.get("user_epsilon")] for r in read(run / "privacy.jsonl", devices[0])
+    ]
     example = devices[0]
     (ctx.stage_dir / f"ledger-{example}.txt").write_text(format_device(run, example) + "\n")
     keep = ("central_before", "central_after", "local_before", "local_after")
@@ -121,6 +129,7 @@ def federated(ctx: Context) -> dict[str, Any]:
             }
             for d in devices
         },
+        "epsilon_by_round": by_round,
         "ledger_command": f"python -m federated.ledger {example} --run {run}",
         "ledger_example": str(ctx.stage_dir / f"ledger-{example}.txt"),
         "files": [str(run / "summary.json"), str(run / "privacy.jsonl")],

@@ -28,21 +28,23 @@ def _bars(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.patches import Patch
 
     series = list(dict.fromkeys(s for g in groups.values() for s in g))
+    colors = {s: f"C{i}" for i, s in enumerate(series)}
     fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(groups) * max(1, len(series)) ** 0.5), 3.6))
-    width = 0.8 / max(1, len(series))
-    x = np.arange(len(groups))
-    for i, s in enumerate(series):
-        vals = [g.get(s, np.nan) for g in groups.values()]
-        shown = [100 * v if percent else v for v in vals]
-        bars = ax.bar(x + i * width - 0.4 + width / 2, shown, width, label=s)
-        ax.bar_label(bars, fmt="%.1f", fontsize=7)
-    ax.set_xticks(x, list(groups), fontsize=8)
+    width = 0.8 / max(1, max(len(g) for g in groups.values()))
+    for x, g in enumerate(groups.values()):  # each group's own bars, centred on its tick
+        for i, (s, v) in enumerate(g.items()):
+            at = x + (i - (len(g) - 1) / 2) * width
+            value = np.nan if v is None else 100 * v if percent else v
+            bars = ax.bar([at], [value], width, color=colors[s])
+            ax.bar_label(bars, fmt="%.1f", fontsize=7)
+    ax.set_xticks(range(len(groups)), list(groups), fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     if len(series) > 1:
-        ax.legend(fontsize=8)
+        ax.legend([Patch(color=colors[s]) for s in series], series, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -113,23 +115,35 @@ def _plots(r: dict[str, Any], out: Path) -> dict[str, str]:
 
 
 def _epsilon_plot(path: Path, eps: dict, loc: dict, fed: dict) -> str:
+    """Epsilon per device, with the rounds each one trained in; and epsilon round by round."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.4), gridspec_kw={"width_ratios": [3, 1]})
     devices = sorted(set(eps) | set(loc))
+    x = range(len(devices))
     if eps:
-        ax.bar(range(len(devices)), [eps.get(d, 0) for d in devices], label="user-level")
+        a.bar(x, [eps.get(d, 0) for d in devices], color="C0", label="user-level epsilon")
     if loc:
-        ax.plot(range(len(devices)), [loc.get(d, 0) for d in devices], "k.", label="local (DP-SGD)")
-    ax.set_xticks(range(len(devices)), devices, rotation=90, fontsize=6)
-    ax.set_ylabel(f"epsilon (delta {fed['delta']:g})")
-    ax.set_title(
-        f"epsilon per device after {fed['rounds_run']} rounds ({fed['privacy']})", fontsize=10
+        a.plot(x, [loc.get(d, 0) for d in devices], "k.", label="local epsilon (DP-SGD)")
+    a.set_xticks(x, devices, rotation=90, fontsize=6)
+    a.set_ylabel(f"epsilon (delta {fed['delta']:g})")
+    twin = a.twinx()
+    twin.plot(x, [fed["epsilon"][d]["rounds_trained"] for d in devices], "C1o", ms=3)
+    twin.set_ylabel("rounds it trained in", color="C1")
+    a.set_title(
+        f"per device after {fed['rounds_run']} rounds ({fed['privacy']}): spent whether "
+        "sampled or not",
+        fontsize=9,
     )
-    ax.legend(fontsize=8)
+    a.legend(fontsize=7, loc="lower left")
+    rounds = fed.get("epsilon_by_round") or []
+    if rounds:
+        b.plot([r[0] for r in rounds], [r[1] for r in rounds], "C0-o", ms=3)
+    b.set(xlabel="round", ylabel="user-level epsilon so far")
+    b.set_title("the accountant, round by round", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -25,6 +25,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+# Bumped when a stage's result changes shape, so that no stored result of another shape is
+# reused (the report reads them all).
+RESULT_FORMAT = 1
+
 
 class PipelineError(RuntimeError):
     """Bad input or a failed step; the message says what was wrong and what to do."""
@@ -83,6 +87,7 @@ class Stage:
 def stage_key(stage: Stage, cfg: DictConfig, keys: dict[str, str]) -> str:
     """The hash of a stage's settings, the keys of the stages it uses and its fingerprint."""
     parts = {
+        "format": RESULT_FORMAT,
         "stage": stage.name,
         "settings": {s: plain(OmegaConf.select(cfg, s)) for s in stage.settings},
         "uses": {u: keys[u] for u in stage.uses},

@@ -127,6 +127,42 @@ def ours(name: str, path: Path) -> _System:
     return _System(name, lambda w: rec.transcribe(w).text, trained, frozen)
 
 
+def forward_cost(name: str, preset: str, waves: list[np.ndarray]) -> dict:
+    """One thread's CPU seconds per audio second of the front end and model of ``preset``
+    (Hydra overrides of ``train.yaml``, space-separated: ``model=asr_small`` or
+    ``+experiment=asr_whisper_head``; freshly initialised) over ``waves``, and its parameters:
+    the cost of a design that was not trained here (a GPU preset on a machine without one),
+    and the like-for-like model cost of those that were."""
+    import torch
+    from hydra import compose, initialize_config_dir
+    from hydra.utils import get_class
+
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["task=asr", *preset.split()])
+    from speech.data.features import FeatureConfig
+
+    features = FeatureConfig(**cfg.task.features)
+    args = {k: v for k, v in cfg.model.items() if k != "_target_"}
+    model = get_class(cfg.model._target_)(n_mels=features.dim, vocab_size=29, **args).eval()
+    front = features.build()
+    cpu = audio = 0.0
+    with torch.no_grad():
+        for w in waves:
+            x = torch.from_numpy(w)[None]
+            t = time.process_time()
+            model(front(x), front.lengths_to_frames(torch.tensor([w.size])))
+            cpu += time.process_time() - t
+            audio += w.size / SAMPLE_RATE
+    return {
+        "design": name,
+        "preset": preset,
+        "model_rtf_one_thread": round(cpu / audio, 4),
+        "parameters_trained": sum(p.numel() for p in model.parameters()),
+        "note": "freshly initialised: the cost of its front end and model, no decoder",
+    }
+
+
 def peers() -> list[_System]:
     from redaction.transcribe import Whisper
     from speech.data import align
@@ -147,6 +183,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", action="append", default=[], help="NAME=CHECKPOINT (repeat)")
     ap.add_argument("--robotic-clips", type=int, default=200, help="robotic test requests")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument(
+        "--cost-only",
+        action="append",
+        default=[],
+        help="NAME=OVERRIDES ('model=asr_small'): an untrained design's forward cost (repeat)",
+    )
     ap.add_argument("--out", type=Path, default=Path("experiments/results/asr_designs.json"))
     args = ap.parse_args(argv)
     import torch
@@ -158,7 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     manifest = args.corpus / "manifest.jsonl"
     if not manifest.is_file():
-        sys.exit(f"error: {args.corpus}: no manifest.jsonl (build it with python -m speech.data.synth)")
+        sys.exit(
+            f"error: {args.corpus}: no manifest.jsonl (build it with python -m speech.data.synth)"
+        )
     systems = []
     for item in args.model:
         name, _, path = item.partition("=")
@@ -172,7 +216,9 @@ def main(argv: list[str] | None = None) -> None:
     kinds = voice_kinds(utts)
     test = [u for u in utts if u.split == "test" and u.kind == "request"]
     natural = [u for u in test if kinds[u.speaker] == "natural"]
-    robotic = select_clips([u for u in test if kinds[u.speaker] == "robotic"], args.robotic_clips, 0)
+    robotic = select_clips(
+        [u for u in test if kinds[u.speaker] == "robotic"], args.robotic_clips, 0
+    )
     clips = [(u, kinds[u.speaker]) for u in robotic + natural]
     real = real_recordings()
     refs = silver_references(real, args.out.with_name("asr_silver_references.json")) if real else {}
@@ -187,6 +233,12 @@ def main(argv: list[str] | None = None) -> None:
         for s in systems:
             hyp = s(wave, refs[name], "real_silver")
             print(f"{s.name} on {name}: {hyp[:100]}", flush=True)
+    untrained = []
+    if args.cost_only:
+        sample = [load_wav(audio_path(manifest, u)) for u, _ in clips[:60]]
+        for item in args.cost_only:
+            name, _, preset = item.partition("=")
+            untrained.append(forward_cost(name, preset, sample))
     report = {
         "date": time.strftime("%Y-%m-%d"),
         "corpus": str(args.corpus),
@@ -194,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
         "real_recordings": {n: round(w.size / SAMPLE_RATE, 1) for n, w in real},
         "silver_references": "Whisper base transcripts, spoken form (not ground truth)",
         "systems": {s.name: s.report() for s in systems},
+        "untrained": untrained,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))
@@ -222,6 +275,12 @@ def table(report: dict) -> str:
         rows.append(
             f"| {name} | {cell('robotic')} | {cell('natural')} | {silver} | "
             f"{r['rtf_one_thread']:.3f} | {params} |"
+        )
+    for u in report.get("untrained", []):
+        rows.append(
+            f"| {u['design']} (`{u['preset']}`, freshly initialised: cost only) | - | - | - | "
+            f"{u['model_rtf_one_thread']:.3f} (front end + model) | "
+            f"{u['parameters_trained'] / 1e6:.2f}M |"
         )
     return "\n".join(rows)
 

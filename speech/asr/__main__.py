@@ -33,7 +33,7 @@ from pathlib import Path
 from speech.audio import AudioError, audio_warnings, expand_audio_args, load_wav
 from speech.checkpoint import CheckpointError
 
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "asr-tiny" / "model.pt"
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "asr-whisper-head" / "model.pt"
 
 
 def transcribe_files(

@@ -561,11 +561,20 @@ def _main() -> None:
                 trainer.init_from = to_absolute_path(trainer.init_from)
             optimizer = instantiate(cfg.optimizer)
             scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
-            spec = instantiate(cfg.data, _convert_="all")
-            corpus, _ = build_corpus(
-                spec, to_absolute_path(cfg.out_root), workers=cfg.workers, progress=True
-            )
-            task = build_task(cfg.task, cfg.model, corpus / "manifest.jsonl")
+            if cfg.get("manifest"):  # a corpus on disk (speech.data.real): nothing is built
+                manifest = Path(to_absolute_path(cfg.manifest))
+                if not manifest.is_file():
+                    raise ValueError(
+                        f"manifest={cfg.manifest}: no such file (import a corpus with "
+                        "python -m speech.data.real librispeech ROOT OUT)"
+                    )
+            else:
+                spec = instantiate(cfg.data, _convert_="all")
+                corpus, _ = build_corpus(
+                    spec, to_absolute_path(cfg.out_root), workers=cfg.workers, progress=True
+                )
+                manifest = corpus / "manifest.jsonl"
+            task = build_task(cfg.task, cfg.model, manifest)
             out = Path(to_absolute_path(cfg.out_dir))
             if _dist()[0] == 0:
                 out.mkdir(parents=True, exist_ok=True)

@@ -218,6 +218,7 @@ def _train(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
         (["task=asr", "model=kws_small"], "error: task=asr trains"),
         (["trainer.resume=true"], "error: trainer.resume=true but"),
         (["+task.no_such_option=1"], "unexpected keyword argument 'no_such_option'"),
+        (["manifest=/no/such/manifest.jsonl"], "error: manifest=/no/such/manifest.jsonl: no such"),
     ],
 )
 def test_the_cli_gives_one_line_errors(tiny_corpus, tmp_path, overrides, message):
@@ -264,3 +265,18 @@ def test_torchrun_ddp_on_cpu(tiny_corpus, tmp_path):
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert (tmp_path / "best.pt").exists()
+
+
+def test_trains_on_a_corpus_on_disk_given_its_manifest(tiny_corpus, tmp_path):
+    """`manifest=` (a corpus imported by speech.data.real) replaces building `data=`."""
+    out, _ = tiny_corpus
+    res = _train(
+        f"manifest={out / 'manifest.jsonl'}",
+        "out_root=/nonexistent",  # nothing is built or looked up there
+        f"out_dir={tmp_path}",
+        "trainer.max_epochs=1",
+        "trainer.progress=false",
+        "model.channels=16",
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (tmp_path / "best.pt").is_file()

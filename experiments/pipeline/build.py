@@ -132,6 +132,19 @@ def models(ctx: Context) -> dict[str, Any]:
     return out
 
 
+def checkpoint(ctx: Context, task: str) -> str:
+    """The path of the ``models`` stage's checkpoint for ``task``, checked to hold the same
+    bytes as when that stage read it: a model replaced during a run is an error, not a figure
+    of the wrong model."""
+    info = ctx.results["models"][task]
+    if file_hash(info["path"]) != info["sha256"]:
+        raise PipelineError(
+            f"{info['path']} changed since the models stage read it (sha256 {info['sha256']}); "
+            "run the same command again to measure the new one"
+        )
+    return info["path"]
+
+
 def _trained_path(default: str, overrides: list[str]) -> str:
     """Where the preset writes its checkpoint: ``<out_dir>/best.pt``, out_dir overridable."""
     for o in overrides:

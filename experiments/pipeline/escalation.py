@@ -28,6 +28,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
+from experiments.pipeline.build import checkpoint
 from experiments.pipeline.runner import Context, PipelineError, shown
 from experiments.pipeline.tools import command_line, run_tool
 
@@ -84,12 +85,13 @@ def escalate(ctx: Context) -> dict[str, Any]:
         raise PipelineError(f"escalate.policy: {exc.__cause__ or exc}") from None
     manifest = Path(ctx.results["corpus"]["devices"]["manifest"])
     clips = spread([u for u in read_manifest(manifest) if u.kind == "request"], cfg.max_clips)
-    ours = Recognizer.load(ctx.results["models"]["asr"]["path"])
+    recognizer = checkpoint(ctx, "asr")
+    ours = Recognizer.load(recognizer)
     redactor = Redactor(
         RedactConfig(
             whisper=cfg.redact.whisper,
             threads=cfg.redact.threads,
-            second_opinion=ctx.results["models"]["asr"]["path"],
+            second_opinion=recognizer,
         )
     )
     log = DecisionLog(out / "escalations.jsonl")

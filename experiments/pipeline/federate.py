@@ -18,6 +18,7 @@ from typing import Any
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
+from experiments.pipeline.build import checkpoint
 from experiments.pipeline.runner import Context, PipelineError
 from experiments.pipeline.tools import command_line, run_tool
 
@@ -40,7 +41,7 @@ def _override(value: Any) -> str:
     return json.dumps(value) if value is None or isinstance(value, bool) else str(value)
 
 
-def _write_configs(cfg: DictConfig, conf: Path, checkpoint: str) -> None:
+def _write_configs(cfg: DictConfig, conf: Path, kws_checkpoint: str) -> None:
     for group, name, node in (
         ("data", "pipeline_devices", cfg.devices),
         ("data", "pipeline_central", cfg.data),
@@ -49,7 +50,7 @@ def _write_configs(cfg: DictConfig, conf: Path, checkpoint: str) -> None:
     ):
         values = OmegaConf.to_container(node, resolve=True)
         if group == "federated":
-            values["checkpoint"] = checkpoint
+            values["checkpoint"] = kws_checkpoint
         (conf / group).mkdir(parents=True, exist_ok=True)
         (conf / group / f"{name}.yaml").write_text(
             "# written by experiments.pipeline for its federated stage\n"
@@ -64,8 +65,7 @@ def federated(ctx: Context) -> dict[str, Any]:
     cfg = ctx.cfg
     conf = ctx.stage_dir / "conf"
     run = ctx.stage_dir / "run"
-    checkpoint = ctx.results["models"]["kws"]["path"]
-    _write_configs(cfg, conf, checkpoint)
+    _write_configs(cfg, conf, checkpoint(ctx, "kws"))
     fr = cfg.federated_run
     args = [
         "-m",

@@ -18,6 +18,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from experiments.pipeline.build import checkpoint
 from experiments.pipeline.runner import Context, PipelineError
 
 
@@ -26,7 +27,7 @@ def kws(ctx: Context) -> dict[str, Any]:
     from speech.checkpoint import load_model
     from speech.kws.evaluate import evaluate_kws, format_report
 
-    model, meta = load_model(ctx.results["models"]["kws"]["path"], task="kws")
+    model, meta = load_model(checkpoint(ctx, "kws"), task="kws")
     folder = Path(ctx.results["corpus"]["data"]["folder"])
     try:
         report = evaluate_kws(
@@ -75,7 +76,7 @@ def asr(ctx: Context) -> dict[str, Any]:
     if not utts:
         raise PipelineError(f"{manifest}: no test requests to score")
     utts = select_clips(utts, int(ctx.cfg.asr.clips), seed=0)
-    ours = Recognizer.load(ctx.results["models"]["asr"]["path"])
+    ours = Recognizer.load(checkpoint(ctx, "asr"))
     try:
         whisper = Whisper(ctx.cfg.asr.whisper, threads=1)
     except TranscriberError as exc:

@@ -30,7 +30,8 @@ def redaction(ctx: Context) -> dict[str, Any]:
     cfg = ctx.cfg.redaction
     out = ctx.stage_dir / "audio"
     args = ["-m", "redaction.evaluate", "--clips", str(cfg.clips), "--seed", str(cfg.seed)]
-    args += ["--listener", str(cfg.listener), "--out", str(out)]
+    args += ["--listener", str(cfg.listener), "--original-every", str(cfg.original_every)]
+    args += ["--out", str(out)]
     run_tool(args, ctx.stage_dir / "evaluate.log", show_progress=ctx.progress)
     r = json.loads(out.with_suffix(".json").read_text())
     entities = sum(r["entities"].values())

@@ -334,6 +334,13 @@ def _sections(r: dict[str, Any], plots: dict[str, str]) -> list[str]:
                 f"`{fed['ledger_command']}`.",
                 "",
             ]
+            lines += [
+                "User-level DP adds noise to the sum of the sampled homes' clipped updates and "
+                "divides it by the expected number of homes a round, so the noise a round carries "
+                "shrinks with the population: with few homes a useful epsilon costs the model "
+                "much (`pipeline=full` has 100 homes; experiments/results/federated.md).",
+                "",
+            ]
             gain = fed.get("gain_frr_at_target")
             if gain:
                 lines += [

@@ -142,15 +142,20 @@ class Runner:
         self.current = ""  # the stage running now (for error messages)
         self.skip = set(cfg.skip)
         self.force = dependents(stages, set(cfg.force))
-        keys: dict[str, str] = {}
+        self.keys: dict[str, str] = {}
         for s in stages:
-            s.key = stage_key(s, cfg, keys)
-            # a stage that uses a skipped one has another result than with it: another key
-            keys[s.name] = "skipped" if s.name in self.skip else s.key
+            self._key(s)
         self.timings_path = run_dir / "timings.json"
         self.timings = (
             json.loads(self.timings_path.read_text()) if self.timings_path.is_file() else {}
         )
+
+    def _key(self, stage: Stage) -> str:
+        """Compute (again) a stage's key from the keys of the stages before it."""
+        stage.key = stage_key(stage, self.cfg, self.keys)
+        # a stage that uses a skipped one has another result than with it: another key
+        self.keys[stage.name] = "skipped" if stage.name in self.skip else stage.key
+        return stage.key
 
     def path(self, name: str) -> Path:
         return self.run_dir / "stages" / f"{name}.json"
@@ -203,11 +208,16 @@ class Runner:
                 results[stage.name] = None
                 self.say(f"{tag}: skipped (skip={sorted(self.skip)})")
                 continue
-            record = self.cached(stage) if plan[stage.name] == "cached" else None
+            # The key again, now: a checkpoint replaced since the plan (by someone training
+            # beside this run) is then hashed as the stage will read it.
+            self._key(stage)
+            record = self.cached(stage)
             if record is not None:
                 results[stage.name] = record["result"]
                 self.say(f"{tag}: cached ({stage.title}; ran {_fmt(record['seconds'])})")
                 continue
+            if stage.name not in todo:  # fresh in the plan, stale now
+                todo.insert(0, stage.name)
             left = sum(self.estimate(n) for n in todo[todo.index(stage.name) :])
             self.say(
                 f"{tag}: {stage.title}. About {_fmt(self.estimate(stage.name))} for this "

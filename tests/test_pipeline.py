@@ -92,6 +92,26 @@ def test_a_changed_setting_reruns_its_stage_and_what_uses_it(tmp_path):
     assert set(timings) == {"a", "b", "c", "d"}
 
 
+def test_a_fingerprint_is_taken_when_its_stage_runs(tmp_path):
+    """A checkpoint replaced after the plan (by a training beside the run) is what counts."""
+    version = {"bytes": 1}
+    calls: list[str] = []
+    chain = [
+        Stage("a", "first", lambda ctx: calls.append("a") or {}, fingerprint=lambda _: version),
+        Stage("b", "second", lambda ctx: calls.append("b") or {}, uses=("a",)),
+    ]
+    cfg = OmegaConf.create({"skip": [], "force": [], "estimates": {}})
+    Runner(chain, cfg, tmp_path, log=io.StringIO()).run()
+    runner = Runner(chain, cfg, tmp_path, log=io.StringIO())
+    assert runner.plan() == {"a": "cached", "b": "cached"}
+    version["bytes"] = 2  # replaced between the plan and the run
+    runner.run()
+    assert calls == ["a", "b", "a", "b"]
+    calls.clear()
+    Runner(chain, cfg, tmp_path, log=io.StringIO()).run()
+    assert calls == []  # stored under the key of what it read
+
+
 def test_the_stages_come_after_what_they_use():
     seen: set[str] = set()
     for s in stages():

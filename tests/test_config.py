@@ -98,7 +98,7 @@ def test_every_experiment_trains_one_step_on_cpu(name, tiny_corpus):
 
 
 # Stand-alone configs of the redaction stage, read by their own tools (not a Hydra group).
-STANDALONE = ("redaction",)
+STANDALONE = ("redaction", "pipeline")  # pipeline presets: tests/test_pipeline.py composes each
 
 
 def test_every_group_is_covered():

@@ -34,6 +34,16 @@ def evaluate_central(
     return _asr(model, task, Path(manifest), max_clips)
 
 
+def spread(items: list, n: int | None) -> list:
+    """At most ``n`` of ``items``, evenly spaced from first to last (all when ``n`` is None).
+
+    The manifest lists clips device by device; a stride that stops after ``n`` would drop the
+    last devices (and with them whole voices) whenever ``n`` is close to the count."""
+    if n is None or len(items) <= n:
+        return list(items)
+    return [items[i] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]
+
+
 def _kws(model, meta, manifest: Path, target: float, max_clips, progress) -> dict[str, float]:
     from speech.data.features import FeatureConfig
     from speech.kws.data import load_positive
@@ -44,8 +54,7 @@ def _kws(model, meta, manifest: Path, target: float, max_clips, progress) -> dic
     streams = [audio_path(manifest, u) for u in utts if u.kind == "stream"]
     phrase = meta["extra"]["wake_phrase"]
     positives = [u for u in utts if u.kind == "wake" and u.text == phrase]
-    if max_clips is not None:
-        positives = positives[:: max(1, len(positives) // max_clips)][:max_clips]
+    positives = spread(positives, max_clips)
     stored = float(meta["extra"]["threshold"])
     cal = calibrate_threshold(
         model, meta, streams, target_fa_per_hour=target, progress=progress, fa_at=stored
@@ -73,8 +82,7 @@ def _asr(model, task, manifest: Path, max_clips) -> dict[str, float]:
     from speech.data.dataset import ManifestDataset, make_loader
 
     data = ManifestDataset(manifest, split="test", kinds=("request",), tokenize=task.vocab.encode)
-    if max_clips is not None:
-        data.utterances = data.utterances[:: max(1, len(data) // max_clips)][:max_clips]
+    data.utterances = spread(data.utterances, max_clips)
     loader = make_loader(data, max_batch_seconds=60.0, shuffle=False, seed=0)
     errors, words = greedy_word_errors(model, task, loader)
     return {"wer": errors / max(1, words), "requests": len(data)}

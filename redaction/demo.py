@@ -106,9 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     for a, b in rows:
         print(f"{a:<{width}}  {b}")
     print(f"\nreview queue: {db}")
+    where = f"--db {db} --data-dir {out / 'review-data'}"
     print(
-        "open it: python -m redaction.review add-reviewer alice && "
-        f"python -m redaction.review serve --db {db} --data-dir {out / 'review-data'}"
+        f"open it: python -m redaction.review add-reviewer alice {where} && "
+        f"python -m redaction.review serve {where}"
     )
     return 0
 

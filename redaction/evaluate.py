@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> None:
         "--original-every", type=int, default=4, help="listen to every n-th original clip"
     )
     p.add_argument("--out", default="experiments/results/redaction_audio")
+    p.add_argument(
+        "--cache",
+        default="outputs/redaction-eval",
+        help="where the spoken evaluation clips are built once (a folder per size and seed)",
+    )
     args = p.parse_args(argv)
 
     import torch
@@ -136,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(1)
     started = time.time()
-    cache = Path(f"outputs/redaction-eval/test-n{args.clips}-s{args.seed}")
+    cache = Path(args.cache) / f"test-n{args.clips}-s{args.seed}"
     clips = build(args.clips, cache, args.seed)
     redactor = Redactor(RedactConfig(threads=1))
     listener = Whisper(args.listener, threads=1)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from hydra.utils import to_absolute_path
 from omegaconf import DictConfig
 
 from experiments.pipeline.runner import Context, PipelineError
@@ -31,7 +32,9 @@ def redaction(ctx: Context) -> dict[str, Any]:
     out = ctx.stage_dir / "audio"
     args = ["-m", "redaction.evaluate", "--clips", str(cfg.clips), "--seed", str(cfg.seed)]
     args += ["--listener", str(cfg.listener), "--original-every", str(cfg.original_every)]
-    args += ["--out", str(out)]
+    # the spoken evaluation clips are a generated corpus: built once, beside the others
+    cache = Path(to_absolute_path(ctx.cfg.out_root)) / "redaction-eval"
+    args += ["--out", str(out), "--cache", str(cache)]
     run_tool(args, ctx.stage_dir / "evaluate.log", show_progress=ctx.progress)
     r = json.loads(out.with_suffix(".json").read_text())
     entities = sum(r["entities"].values())

@@ -127,7 +127,7 @@ def ours(name: str, path: Path) -> _System:
     return _System(name, lambda w: rec.transcribe(w).text, trained, frozen)
 
 
-def forward_cost(name: str, preset: str, waves: list[np.ndarray]) -> dict:
+def forward_cost(name: str, preset: str, manifest: Path, waves: list[np.ndarray]) -> dict:
     """One thread's CPU seconds per audio second of the front end and model of ``preset``
     (Hydra overrides of ``train.yaml``, space-separated: ``model=asr_small`` or
     ``+experiment=asr_whisper_head``; freshly initialised) over ``waves``, and its parameters:
@@ -135,17 +135,14 @@ def forward_cost(name: str, preset: str, waves: list[np.ndarray]) -> dict:
     and the like-for-like model cost of those that were."""
     import torch
     from hydra import compose, initialize_config_dir
-    from hydra.utils import get_class
+
+    from speech.train import build_task
 
     conf = Path(__file__).resolve().parents[1] / "conf"
     with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
         cfg = compose(config_name="train", overrides=["task=asr", *preset.split()])
-    from speech.data.features import FeatureConfig
-
-    features = FeatureConfig(**cfg.task.features)
-    args = {k: v for k, v in cfg.model.items() if k != "_target_"}
-    model = get_class(cfg.model._target_)(n_mels=features.dim, vocab_size=29, **args).eval()
-    front = features.build()
+    task = build_task(cfg.task, cfg.model, manifest)
+    model, front = task.build_model().eval(), task.frontend
     cpu = audio = 0.0
     with torch.no_grad():
         for w in waves:
@@ -238,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
         sample = [load_wav(audio_path(manifest, u)) for u, _ in clips[:60]]
         for item in args.cost_only:
             name, _, preset = item.partition("=")
-            untrained.append(forward_cost(name, preset, sample))
+            untrained.append(forward_cost(name, preset, manifest, sample))
     report = {
         "date": time.strftime("%Y-%m-%d"),
         "corpus": str(args.corpus),

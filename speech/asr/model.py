@@ -169,6 +169,14 @@ class CTCModel(nn.Module):
     def frame_seconds(self) -> float:
         raise NotImplementedError
 
+    def _blocks_and_head(self, x: Tensor, out_len: Tensor) -> tuple[Tensor, Tensor]:
+        """Positions, the Conformer blocks (padding past ``out_len`` masked) and the CTC head."""
+        pad = torch.arange(x.shape[1], device=x.device)[None] >= out_len[:, None]
+        x = x + _positions(x.shape[1], x.shape[2], x.device, x.dtype)
+        for block in self.blocks:
+            x = block(x, pad if bool(pad.any()) else None)
+        return F.log_softmax(self.head(x).float(), dim=-1), out_len
+
 
 class ConformerCTC(CTCModel):
     """Log-mel frames in, per-frame CTC log-probabilities out (blank = 0).
@@ -203,12 +211,7 @@ class ConformerCTC(CTCModel):
             lengths = torch.full((feats.shape[0],), feats.shape[1], device=feats.device)
         x = (feats - self.feature_mean) / self.feature_std
         x = self.drop(self.subsample(x))
-        out_len = self.output_lengths(lengths).clamp(min=1, max=x.shape[1])
-        pad = torch.arange(x.shape[1], device=x.device)[None] >= out_len[:, None]
-        x = x + _positions(x.shape[1], x.shape[2], x.device, x.dtype)
-        for block in self.blocks:
-            x = block(x, pad if bool(pad.any()) else None)
-        return F.log_softmax(self.head(x).float(), dim=-1), out_len
+        return self._blocks_and_head(x, self.output_lengths(lengths).clamp(min=1, max=x.shape[1]))
 
 
 class EncoderCTC(CTCModel):
@@ -276,9 +279,4 @@ class EncoderCTC(CTCModel):
             x = F.pad(x, (0, 0, 0, 1))
         b, t, f = x.shape
         x = self.drop(self.proj(x.reshape(b, t // 2, 2 * f)))
-        out_len = self.output_lengths(lengths).clamp(max=x.shape[1])
-        pad = torch.arange(x.shape[1], device=x.device)[None] >= out_len[:, None]
-        x = x + _positions(x.shape[1], x.shape[2], x.device, x.dtype)
-        for block in self.blocks:
-            x = block(x, pad if bool(pad.any()) else None)
-        return F.log_softmax(self.head(x).float(), dim=-1), out_len
+        return self._blocks_and_head(x, self.output_lengths(lengths).clamp(max=x.shape[1]))

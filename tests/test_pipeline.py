@@ -41,7 +41,9 @@ def test_the_demo_speaks_only_voices_the_shipped_models_never_trained_on():
 
     demo = compose_config("pipeline")
     held_out = set(compose_config("train", ["+experiment=kws_hey_nova"]).data.test_families)
-    assert held_out == set(compose_config("train", ["+experiment=asr_tiny"]).data.test_families)
+    for recognizer in ("asr_tiny", "asr_whisper_head"):
+        recipe = compose_config("train", [f"+experiment={recognizer}"])
+        assert held_out == set(recipe.data.test_families)
     spec = instantiate(demo.data, _convert_="all")
     assert spec.name == "demo" and set(spec.test_families) == held_out
     assert {v.family for v in catalogue(list(demo.devices.voices))} <= held_out
@@ -203,6 +205,14 @@ def test_a_second_run_skips_the_cached_stages(tiny_run):
         ("skip=[models]", "models cannot be skipped"),
         ("models.asr=models/kws-hey-nova/model.pt", "a wake-word checkpoint; models.asr needs"),
         ("asr.clips=0", "asr.clips=0"),
+        (
+            "escalate.redact.second_opinion=models/none.pt",
+            "escalate.redact.second_opinion=models/none.pt: no such checkpoint",
+        ),
+        (
+            "escalate.redact.second_opinion=models/kws-hey-nova/model.pt",
+            "a wake-word checkpoint; escalate.redact.second_opinion needs",
+        ),
         ("privacy.delta=0.5", "privacy.delta=0.5"),
         ("federated.devices_per_round=41", "the population has only 40 devices"),
         ("anonymization.enrol=8", "clips_per_speaker=8 must exceed enrol=8"),

@@ -6,7 +6,7 @@
   and reused (``speech.data.build``).
 * ``models``: the shipped wake word and recognizer, or, with ``models.train=true`` and a
   missing checkpoint, the ones their CPU presets train
-  (``python -m speech.train +experiment=kws_hey_nova`` / ``+experiment=asr_tiny``).
+  (``python -m speech.train +experiment=kws_hey_nova`` / ``+experiment=asr_whisper_head``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from experiments.pipeline.runner import Context, PipelineError, shown
 # The CPU preset that trains each task's model, and where it writes its checkpoint.
 PRESETS = {
     "kws": ("kws_hey_nova", "outputs/kws-hey-nova/best.pt"),
-    "asr": ("asr_tiny", "outputs/asr-tiny/best.pt"),
+    "asr": ("asr_whisper_head", "outputs/asr-whisper-head/best.pt"),
 }
 
 
@@ -88,19 +88,29 @@ def check_models(cfg: DictConfig) -> None:
                 f"(python -m speech.train +experiment={preset})"
             )
         _read(path, task)
+    second = cfg.escalate.redact.get("second_opinion")
+    if second:
+        path = Path(to_absolute_path(second))
+        if not path.is_file():
+            raise PipelineError(
+                f"escalate.redact.second_opinion={second}: no such checkpoint; point it at a "
+                f"recognizer checkpoint, or pass escalate.redact.second_opinion=null (Whisper alone)"
+            )
+        _read(path, "asr", name="escalate.redact.second_opinion")
 
 
-def _read(path: Path, task: str) -> dict[str, Any]:
+def _read(path: Path, task: str, name: str | None = None) -> dict[str, Any]:
     from speech.checkpoint import CheckpointError, read_checkpoint
 
+    name = name or f"models.{task}"
     try:
         payload = read_checkpoint(path)
     except CheckpointError as exc:
-        raise PipelineError(f"models.{task}: {exc}") from None
+        raise PipelineError(f"{name}: {exc}") from None
     if payload["task"] != task:
         raise PipelineError(
-            f"models.{task}={shown(path)}: this is a {ROLE[payload['task']]} checkpoint; "
-            f"models.{task} needs a {ROLE[task]} one"
+            f"{name}={shown(path)}: this is a {ROLE[payload['task']]} checkpoint; "
+            f"{name} needs a {ROLE[task]} one"
         )
     return payload
 

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import instantiate
+from hydra.utils import instantiate, to_absolute_path
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
@@ -91,7 +91,9 @@ def escalate(ctx: Context) -> dict[str, Any]:
         RedactConfig(
             whisper=cfg.redact.whisper,
             threads=cfg.redact.threads,
-            second_opinion=recognizer,
+            second_opinion=to_absolute_path(cfg.redact.second_opinion)
+            if cfg.redact.second_opinion
+            else None,
         )
     )
     log = DecisionLog(out / "escalations.jsonl")

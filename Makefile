@@ -8,7 +8,7 @@ SYSTEM_PACKAGES := espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k f
 	festlex-cmu sox libsndfile1 chromium postgresql
 EXTRAS ?= dev
 
-.PHONY: setup system venv demo test test-all lint bench clean
+.PHONY: setup system venv peers demo test test-all lint bench clean
 
 setup: system venv
 
@@ -60,8 +60,15 @@ test-all: setup
 # step time, training and synthesis throughput; writes BENCHMARKS.md. About 100 minutes on 2 cores,
 # plus about 1 hour the first time (the 'hey jarvis' checkpoint and the corpora it lacks).
 # Settings go in ARGS: make bench ARGS="--list", ARGS="--only asr kws", ARGS="--reuse".
-bench: setup
+bench: setup peers
 	$(PY) -m experiments.bench $(ARGS)
+
+# The peers the benchmarks measure against (pyproject's `peers` extra), and openWakeWord 0.5.1
+# without its dependencies (0.6 downloads its models at run time; its models are CC BY-NC-SA,
+# so a peer only, never shipped).
+peers: venv
+	$(PY) -m pip install -q -e ".[$(EXTRAS),peers]"
+	$(PY) -m pip install -q --no-deps openwakeword==0.5.1
 
 clean:
 	rm -rf outputs multirun .pytest_cache

@@ -46,7 +46,7 @@ METHODS = {
 
 
 def build_clips(per_voice: int, cache: Path, seed: int = 0) -> dict:
-    """Clean requests of every catalogue voice (cached as npz)."""
+    """Clean requests of every catalogue voice (cached as npz, one file per ``per_voice``)."""
     if cache.is_file():
         d = np.load(cache, allow_pickle=True)
         return {k: d[k].tolist() for k in d.files}
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.time()
     out = Path(args.out)
-    clips = build_clips(args.per_voice, Path("outputs/anonymization/clips.npz"))
+    clips = build_clips(args.per_voice, Path(f"outputs/anonymization/clips-{args.per_voice}.npz"))
     fam = np.array(clips["families"])
     spk = np.array(clips["speakers"])
     is_eval = np.isin(fam, EVAL_FAMILIES)

@@ -16,7 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from experiments.pipeline import stages
-from experiments.pipeline.report import pct
+from experiments.pipeline.report import pct, rollout
 from experiments.pipeline.runner import Runner, Stage
 from tests.conftest import CONF, compose_config
 
@@ -270,3 +270,26 @@ def test_the_whole_tiny_pipeline_with_federated_training_and_redaction(tiny_corp
     after = {s: _result(out, s)["finished"] for s in before}
     assert after["asr"] != before["asr"]
     assert after["kws"] == before["kws"] and after["federated"] == before["federated"]
+
+
+def _fed(central: tuple[float, float], devices: tuple[float, float]) -> dict:
+    return {
+        "central_before": {"frr_at_target": central[0]},
+        "central_after": {"frr_at_target": central[1]},
+        "local_before": {"target": {"frr": devices[0]}},
+        "local_after": {"target": {"frr": devices[1]}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("central", "devices", "deploy", "says"),
+    [
+        ((0.0, 0.143), (0.616, 0.929), False, "central test FRR rose 0.0% → 14.3%"),
+        ((0.10, 0.05), (0.60, 0.65), False, "the devices' FRR rose 60.0% → 65.0%"),
+        ((0.0, 0.0), (0.616, 0.616), False, "no change"),
+        ((0.10, 0.05), (0.60, 0.55), True, "central 10.0% → 5.0%, devices 60.0% → 55.0%"),
+    ],
+)
+def test_a_federated_model_rolls_out_only_if_no_worse(central, devices, deploy, says):
+    ok, why = rollout(_fed(central, devices))
+    assert ok is deploy and says in why

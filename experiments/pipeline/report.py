@@ -150,6 +150,24 @@ def _epsilon_plot(path: Path, eps: dict, loc: dict, fed: dict) -> str:
     return path.name
 
 
+def rollout(fed: dict[str, Any]) -> tuple[bool, str]:
+    """Whether the federated wake word may replace the shipped one, and why: only if it is no
+    worse on the central held-out test and on the devices' own test clips (FRR at the target
+    false-accept rate), the check a deployment makes before pushing a model to every home."""
+    cb, ca = fed["central_before"]["frr_at_target"], fed["central_after"]["frr_at_target"]
+    lb, la = fed["local_before"]["target"]["frr"], fed["local_after"]["target"]["frr"]
+    worse = []
+    if ca > cb:
+        worse.append(f"central test FRR rose {pct(cb)} → {pct(ca)}")
+    if la > lb:
+        worse.append(f"the devices' FRR rose {pct(lb)} → {pct(la)}")
+    if worse:
+        return False, "no, the shipped model stays: " + "; ".join(worse)
+    if (ca, la) == (cb, lb):
+        return False, "no change on either test: the shipped model stays"
+    return True, f"yes: central {pct(cb)} → {pct(ca)}, devices {pct(lb)} → {pct(la)}"
+
+
 def headline(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(figure, value, measured on) rows of the headline table; skipped stages say so."""
     rows = []
@@ -183,6 +201,13 @@ def headline(r: dict[str, Any]) -> list[tuple[str, str, str]]:
                 "Wake word: FRR before → after federated training, the devices' own test clips",
                 f"{pct(lb['frr'])} → {pct(la['frr'])}",
                 f"{int(lb['positives'])} noisy wake clips on {fed['devices']} devices",
+            )
+        )
+        rows.append(
+            (
+                "Rollout: does the federated wake word replace the shipped one?",
+                rollout(fed)[1],
+                "no worse on the central test and on the devices' clips",
             )
         )
         eps = [v["user"] for v in fed["epsilon"].values() if v["user"] is not None]

@@ -5,7 +5,7 @@ Each configuration is warmed up, then timed over ``--steps`` steps, configuratio
 over ``--repeats`` passes; the figure is the median step time and its ratio to the non-private
 step measured in the same run. A mode that fails is reported with its error.
 
-    python -m experiments.bench.opacus_step_time --corpus corpora/federated-5f27ff45 \\
+    python -m experiments.bench.opacus_step_time --corpus corpora/default-43fa5746 \\
         [--batch 8] [--steps 5] [--repeats 3] [--threads 1] [--out experiments/bench/results]
 """
 

@@ -392,3 +392,31 @@ def test_list_and_dry_run_run_nothing():
     assert "[1/2] pii_text" in dry.stdout and "[2/2] synth" in dry.stdout
     assert "python -m experiments.bench.synth_throughput --sentences 20" in dry.stdout
     assert sorted(RESULTS_DIR.iterdir()) == before  # no log, no JSON, no record
+
+
+def test_a_json_without_a_date_is_dated_by_its_commit_not_its_checkout_time(tmp_path):
+    from experiments.bench.report import written
+
+    # tracked and unmodified in this repository: the commit that stored it
+    stored = ROOT / "experiments/bench/results/train_throughput_nvidia-h200.json"
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", str(stored)], cwd=ROOT, capture_output=True
+    )
+    if dirty.returncode != 0 or dirty.stdout.strip():
+        pytest.skip("not a clean git checkout of that file")
+    committed = subprocess.run(
+        ["git", "log", "-1", "--format=%cs", "--", str(stored)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    doc = json.loads(stored.read_text())
+    expected = str(doc["date"]) if doc.get("date") else f"{committed}, committed"
+    assert written(stored) == expected
+    # outside the repository: the file's own time, said so
+    loose = tmp_path / "x.json"
+    loose.write_text("{}")
+    assert written(loose).endswith(", file time")
+    # its own date field wins
+    loose.write_text('{"date": "2026-01-02"}')
+    assert written(loose) == "2026-01-02"

@@ -133,13 +133,20 @@ def commit() -> str:
 
 
 def written(path: Path) -> str:
-    """When a JSON was measured: its own ``date`` field, else the file's modification date."""
+    """When a JSON was measured: its own ``date`` field, else the date of the commit that stored
+    it unchanged, else the file's modification date."""
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError):
         doc = None
     if isinstance(doc, dict) and doc.get("date"):
         return str(doc["date"])
+    # A checkout sets every file's time to the clone's: a tracked, unmodified JSON was
+    # measured when it was committed.
+    if not _git("status", "--porcelain", "--", str(path)):
+        committed = _git("log", "-1", "--format=%cs", "--", str(path))
+        if committed:
+            return f"{committed}, committed"
     return f"{date.fromtimestamp(path.stat().st_mtime).isoformat()}, file time"
 
 

@@ -26,8 +26,8 @@ within 3-33% instead of 3.5x.
 Writes ``train_throughput_<label>.{json,md}`` (the label defaults to the GPU's name, or
 ``cpu-<N>core`` without one), with the GPU/CPU ratio per config measured in the same run.
 The stored results came from ``--devices cpu,cuda --epochs 4 --repeat cpu=1,cuda=16`` on an
-H200 machine (``nvidia-h200``; its table gives epoch lengths and spread) and ``--devices cpu
---epochs 2 --threads 1`` on a 2-core machine (``cpu-2core``).
+H200 machine (``nvidia-h200``; its table gives epoch lengths and spread); ``make bench`` writes
+``train_throughput_cpu`` on the machine it runs on (``--devices cpu --label cpu``).
 """
 
 from __future__ import annotations

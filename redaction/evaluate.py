@@ -129,7 +129,15 @@ def main(argv: list[str] | None = None) -> None:
         default="outputs/redaction-eval",
         help="where the spoken evaluation clips are built once (a folder per size and seed)",
     )
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=None,
+        help="seconds bleeped on each side of a span's words (default: RedactConfig's)",
+    )
     args = p.parse_args(argv)
+    if args.margin is not None and args.margin < 0:
+        p.error(f"--margin {args.margin}: must be >= 0 seconds")
 
     import torch
 
@@ -143,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.time()
     cache = Path(args.cache) / f"test-n{args.clips}-s{args.seed}"
     clips = build(args.clips, cache, args.seed)
-    redactor = Redactor(RedactConfig(threads=1))
+    extra = {} if args.margin is None else {"margin_s": args.margin}
+    redactor = Redactor(RedactConfig(threads=1, **extra))
     listener = Whisper(args.listener, threads=1)
     per_label: Counter = Counter()
     covered: Counter = Counter()
@@ -174,6 +183,8 @@ def main(argv: list[str] | None = None) -> None:
             row["reason"] = result.reason
         else:
             ranges = result.ranges
+            # each gold entity's smallest per-word share inside the redacted ranges
+            row["gold_coverage"] = [round(coverage(c["words"], s, ranges), 3) for s in c["spans"]]
             for s in c["spans"]:
                 per_label[s["label"]] += 1
                 covered[s["label"]] += coverage(c["words"], s, ranges) >= 0.9

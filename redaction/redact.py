@@ -78,7 +78,7 @@ class RedactConfig:
     second_opinion: str | None = "models/asr-tiny/model.pt"
     min_confidence: float = 0.5
     max_seconds: float = 60.0
-    margin_s: float = 0.08
+    margin_s: float = 0.2  # redaction.audio.MARGIN_S: Whisper's word edges are 0.1-0.3 s off
     mode: str = "bleep"
     anonymizer: str = "pseudo"
     voice: str = "clip"

@@ -197,7 +197,9 @@ def test_redact_refuses_bad_input(wave, ranges, kw, message):
 
 def test_spans_to_bleeped_audio_end_to_end():
     wave = tone()
-    ranges = time_ranges([PERSON, PHONE], WORDS, duration=len(wave) / SR)
+    # the words here are 0.1 s apart: a margin inside that gap leaves "call" whole (the
+    # default, 0.2 s, would take its end too, as it does with close words in speech)
+    ranges = time_ranges([PERSON, PHONE], WORDS, margin_s=0.08, duration=len(wave) / SR)
     out = redact_audio(wave, ranges)
     for w in WORDS[1:3] + WORDS[4:]:
         i, j = round(w["start"] * SR), round(w["end"] * SR)
@@ -306,3 +308,10 @@ def test_read_clip_refusals(tmp_path):
         with pytest.raises(ClipError, match=message) as e:
             read_clip(path)
         assert "\n" not in str(e.value)
+
+
+def test_the_redact_path_bleeps_with_the_measured_margin():
+    from redaction.audio import MARGIN_S
+    from redaction.redact import RedactConfig
+
+    assert RedactConfig().margin_s == MARGIN_S == 0.2

@@ -184,10 +184,11 @@ def main(argv: list[str] | None = None) -> None:
         else:
             ranges = result.ranges
             # each gold entity's smallest per-word share inside the redacted ranges
-            row["gold_coverage"] = [round(coverage(c["words"], s, ranges), 3) for s in c["spans"]]
-            for s in c["spans"]:
+            shares = [coverage(c["words"], s, ranges) for s in c["spans"]]
+            row["gold_coverage"] = [round(x, 3) for x in shares]
+            for s, share in zip(c["spans"], shares, strict=True):
                 per_label[s["label"]] += 1
-                covered[s["label"]] += coverage(c["words"], s, ranges) >= 0.9
+                covered[s["label"]] += share >= 0.9
                 for src, r in result.by_source.items():
                     by_source.setdefault(src, Counter())[s["label"]] += (
                         coverage(c["words"], s, r) >= 0.9

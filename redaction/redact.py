@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from redaction.audio import MARGIN_S
 from redaction.spans import Span, merge
 
 SAMPLE_RATE = 16000
@@ -78,7 +79,7 @@ class RedactConfig:
     second_opinion: str | None = "models/asr-tiny/model.pt"
     min_confidence: float = 0.5
     max_seconds: float = 60.0
-    margin_s: float = 0.2  # redaction.audio.MARGIN_S: Whisper's word edges are 0.1-0.3 s off
+    margin_s: float = MARGIN_S
     mode: str = "bleep"
     anonymizer: str = "pseudo"
     voice: str = "clip"

@@ -125,6 +125,11 @@ def _git(*args: str) -> str:
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
+def _committed(path: Path) -> str:
+    """The date of the last commit that touched ``path`` ("" when none did)."""
+    return _git("log", "-1", "--format=%cs", "--", str(path))
+
+
 def commit() -> str:
     """The short commit, with ``+ uncommitted changes`` when tracked files differ from it."""
     head = _git("rev-parse", "--short", "HEAD") or "unknown"
@@ -143,10 +148,9 @@ def written(path: Path) -> str:
         return str(doc["date"])
     # A checkout sets every file's time to the clone's: a tracked, unmodified JSON was
     # measured when it was committed.
-    if not _git("status", "--porcelain", "--", str(path)):
-        committed = _git("log", "-1", "--format=%cs", "--", str(path))
-        if committed:
-            return f"{committed}, committed"
+    committed = "" if _git("status", "--porcelain", "--", str(path)) else _committed(path)
+    if committed:
+        return f"{committed}, committed"
     return f"{date.fromtimestamp(path.stat().st_mtime).isoformat()}, file time"
 
 
@@ -263,7 +267,7 @@ def _section(bench: Benchmark, status: str, sizes: str) -> list[str]:
 def _stored_date(path: Path, doc: dict[str, Any]) -> str:
     if doc.get("date"):
         return str(doc["date"])
-    committed = _git("log", "-1", "--format=%cs", "--", str(path))
+    committed = _committed(path)
     return f"{committed} (the commit that stored it)" if committed else "an unknown date"
 
 

@@ -10,7 +10,8 @@ One node is one device of the population (:mod:`federated.data`): node config
 * ``train``: the global weights, trained for a round on the device's own clips through the
   project's training core (Opacus-wrapped under local DP); the device keeps its accountant
   state in ``context.state`` across rounds and refuses a round that would pass its budget;
-* ``evaluate``: counts on the device's local test clips at the thresholds the server sends.
+* ``evaluate``: counts on the device's local test clips (or its validation clips, when the
+  server chooses the best round) at the thresholds the server sends.
 
 Nothing happens at import time. Faults (drop-outs, stragglers, corrupt updates) are injected
 here when the run asks for them, so that the server's handling of each is exercised for real.
@@ -183,7 +184,8 @@ def evaluate(msg: Message, ctx: Context) -> Message:
     device = _device(ctx, setup)
     arrays = next(iter(msg.content.array_records.values()))
     thresholds = [float(t) for t in config.get("thresholds", [])]
-    counts = evaluate_local(setup, device, arrays.to_torch_state_dict(), thresholds)
+    part = str(config.get("part", "test"))
+    counts = evaluate_local(setup, device, arrays.to_torch_state_dict(), thresholds, part)
     content = RecordDict(
         {
             "metrics": MetricRecord({k: float(v) for k, v in counts.items()}),

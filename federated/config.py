@@ -17,6 +17,7 @@ from federated.accounting import local_round, noise_for
 MODES = ("none", "local_dp", "user_dp", "both")
 NEGATIVES = ("labelled", "false_wakes", "none")
 LABELS = ("truth", "teacher")
+SELECT = ("last", "best")
 TEACHERS = ("tiny.en", "base")  # federated.labels.TEACHERS (not imported: that pulls in speech)
 SERVER_OPTIMIZERS = ("fedavg", "fedadam")
 
@@ -214,6 +215,24 @@ class FederatedConfig:
         evaluate_every: federated evaluation on the devices' local test clips every this many
             rounds (0: before the first and after the last only).
         local_test_share: share of each device's clips kept for its local test.
+        select: which round's model the run returns. ``last``: the last round's. ``best``:
+            after every ``select_every`` rounds the server scores the global model with
+            federated evaluation on each device's local *validation* clips (a
+            ``local_val_share`` of its clips taken from its train part; the test part is
+            never read to choose) at the central stream's 0.5 false accepts an hour, and
+            keeps the best round whose central dev figure (FRR or WER) is no more than
+            ``select_max_central_loss`` worse than the starting model's; round 0 (the
+            starting model) is a candidate, so a run that only loses returns what it started
+            from. The pooled validation counts are read by the server and are not covered by
+            the DP accounting (as with any federated evaluation).
+        local_val_share: share of each device's clips held out for validation (``best``).
+        select_every: rounds between two candidates (``best``; the last round is always one).
+        select_max_central_loss: the guard, in FRR or WER (absolute, 0.02 = 2 points).
+        replay_clips: public clips (the central corpus's train split: synthetic speech the
+            starting model was trained on, shipped with it) each sampled device trains on
+            beside its own clips, drawn afresh each round (rehearsal against forgetting; 0:
+            none). They carry nobody's data, so no privacy cost; FedAvg still weighs a device
+            by its own clips. Not with local DP (its accountant counts the device's clips).
         faults: :class:`Faults`.
         trainable: parameter-name prefixes that devices train and exchange (None: every
             parameter; buffers never travel). Fewer dimensions, less user-level DP noise.
@@ -251,6 +270,11 @@ class FederatedConfig:
     timeout: float = 600.0
     evaluate_every: int = 0
     local_test_share: float = 0.34
+    select: str = "last"
+    local_val_share: float = 0.15
+    select_every: int = 1
+    select_max_central_loss: float = 0.02
+    replay_clips: int = 0
     faults: Faults = field(default_factory=Faults)
     trainable: list[str] | None = None
     negatives: str = "labelled"
@@ -313,6 +337,28 @@ class FederatedConfig:
         if not 0 < self.local_test_share < 1:
             raise ConfigError(
                 f"federated.local_test_share={self.local_test_share}: must be in (0, 1)"
+            )
+        if self.select not in SELECT:
+            raise ConfigError(
+                f"federated.select={self.select!r}: must be one of {', '.join(SELECT)}"
+            )
+        if not 0 < self.local_val_share < 1 - self.local_test_share:
+            raise ConfigError(
+                f"federated.local_val_share={self.local_val_share}: must be in (0, "
+                f"{1 - self.local_test_share:g}) (1 - federated.local_test_share)"
+            )
+        if not isinstance(self.select_every, int) or self.select_every < 1:
+            raise ConfigError(
+                f"federated.select_every={self.select_every!r}: must be an integer >= 1"
+            )
+        if not 0 <= self.select_max_central_loss <= 1:
+            raise ConfigError(
+                f"federated.select_max_central_loss={self.select_max_central_loss}: must be "
+                "in [0, 1]"
+            )
+        if not isinstance(self.replay_clips, int) or self.replay_clips < 0:
+            raise ConfigError(
+                f"federated.replay_clips={self.replay_clips!r}: must be an integer >= 0"
             )
         if self.evaluate_every < 0:
             raise ConfigError(f"federated.evaluate_every={self.evaluate_every}: must be >= 0")

@@ -2,8 +2,9 @@
 
 Every clip of a corpus names its ``device`` (the corpus plan deals speakers to homes). A
 device keeps its clips on the device and splits them by a stable hash of the clip id into
-*local train* (what federated rounds train on) and *local test* (what federated evaluation
-reports). Nothing here moves audio anywhere: a client reads its own device's files only.
+*local train* (what federated rounds train on), *local test* (what federated evaluation
+reports) and, when a run selects its best round, *local validation* (taken from the train part,
+so that the test part stays the same clips whatever the run). Nothing here moves audio anywhere: a client reads its own device's files only.
 """
 
 from __future__ import annotations
@@ -19,10 +20,18 @@ TASK_KINDS = {"kws": ("wake", "negative", "request"), "asr": ("request",)}
 EMPTY_PREFIX = "empty"
 
 
-def local_part(clip_id: str, test_share: float, seed: int = 0) -> str:
-    """``"train"`` or ``"test"``: a stable coin flip per clip id."""
+PARTS = ("train", "val", "test")
+
+
+def local_part(clip_id: str, test_share: float, seed: int = 0, val_share: float = 0.0) -> str:
+    """``"train"``, ``"val"`` or ``"test"``: a stable coin flip per clip id.
+
+    The test part is the first ``test_share`` of the hash range whatever ``val_share`` is, so
+    runs with and without a validation part are scored on the same clips."""
     h = int(hashlib.sha1(f"{seed}/{clip_id}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return "test" if h < test_share else "train"
+    if h < test_share:
+        return "test"
+    return "val" if h < test_share + val_share else "train"
 
 
 @lru_cache(maxsize=4)
@@ -61,7 +70,11 @@ def device_clips(
     *,
     test_share: float,
     seed: int = 0,
+    val_share: float = 0.0,
 ) -> list[Utterance]:
-    """One device's local ``part`` (train or test) for ``task``; empty for an empty device."""
+    """One device's local ``part`` (train, val or test) for ``task``; empty for an empty
+    device."""
+    if part not in PARTS:
+        raise ValueError(f"part {part!r}: must be one of {', '.join(PARTS)}")
     clips = _by_device(str(Path(manifest)), TASK_KINDS[task]).get(device, ())
-    return [u for u in clips if local_part(u.id, test_share, seed) == part]
+    return [u for u in clips if local_part(u.id, test_share, seed, val_share) == part]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -41,6 +42,7 @@ class Setup:
     manifest: str
     checkpoint: str
     test_share: float = 0.34
+    val_share: float = 0.0  # taken from the train part, for choosing the best round
     max_devices: int | None = None
     empty_devices: int = 0
     extra_manifest: str | None = None  # planted canaries (federated.audit): extra training clips
@@ -51,6 +53,8 @@ class Setup:
     teacher: str = "tiny.en"
     teacher_min_confidence: float = 0.6
     corrections: str | None = None  # a review export, read on the device
+    replay_manifest: str | None = None  # public clips shipped with the model (the central corpus)
+    replay_clips: int = 0  # of them, trained on beside the device's own clips each round
     seed: int = 0
     local_lr: float = 0.05
     local_epochs: int = 1
@@ -125,7 +129,13 @@ def local_clips(setup: Setup, device: str, part: str) -> tuple[list, LabelCounts
     """The device's local ``part`` clips with the transcripts it trains on, and (pseudo-labels
     only) what labelling did. The test part always keeps the corpus's text: it measures."""
     clips = device_clips(
-        setup.manifest, setup.task_name, device, part, test_share=setup.test_share, seed=setup.seed
+        setup.manifest,
+        setup.task_name,
+        device,
+        part,
+        test_share=setup.test_share,
+        seed=setup.seed,
+        val_share=setup.val_share,
     )
     if part != "train" or setup.labels != "teacher" or setup.task_name != "asr" or not clips:
         return clips, None
@@ -193,6 +203,49 @@ class _Joined(torch.utils.data.ConcatDataset):
     def durations(self) -> list[float]:
         return [d for ds in self.datasets for d in ds.durations]
 
+    @property
+    def epoch(self) -> int:
+        return getattr(self.datasets[0], "epoch", 0)
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:  # the training loop's epoch reaches every part
+        for ds in self.datasets:
+            if hasattr(ds, "epoch"):
+                ds.epoch = value
+
+
+def _replay(task, setup: Setup, round_seed: int):
+    """``replay_clips`` public clips (the central corpus's train split, which the starting
+    model was trained on and every device can hold: synthetic speech, nobody's data), drawn
+    afresh each round. Training on them beside its own clips keeps a device's update from
+    forgetting the voices and rooms it has none of (rehearsal)."""
+    if not setup.replay_clips or not setup.replay_manifest:
+        return None
+    if setup.task_name == "kws":
+        from speech.kws.data import KWSClips
+
+        ds = KWSClips(
+            setup.replay_manifest,
+            split="train",
+            wake_phrase=task.wake_phrase,
+            max_seconds=task.max_seconds,
+            train=True,
+            seed=round_seed,
+            target=task.target_window,
+        )
+        pick = random.Random(round_seed).sample(range(len(ds)), min(setup.replay_clips, len(ds)))
+        ds.utts = [ds.utts[i] for i in pick]
+        ds.paths = [ds.paths[i] for i in pick]
+        return ds
+    from speech.data.dataset import ManifestDataset
+
+    ds = ManifestDataset(
+        setup.replay_manifest, split="train", kinds=("request",), tokenize=task.vocab.encode
+    )
+    n = min(setup.replay_clips, len(ds.utterances))
+    ds.utterances = random.Random(round_seed).sample(ds.utterances, n)
+    return ds
+
 
 def _collate_or_none(examples):
     return collate(examples) if examples else None
@@ -235,6 +288,10 @@ def train_round(
     data = local_negatives(model, task, setup, data)
     if data is None:
         return RoundResult(None, 0, 0, math.nan, 0.0, status="no_data")
+    own = len(data)  # FedAvg weighs by the device's own clips, never the public ones
+    replay = None if setup.privacy.get("local_dp") else _replay(task, setup, round_seed)
+    if replay is not None:
+        data = _Joined([data, replay])
     model.train()
     names = exchanged(model, setup.trainable)
     for n, param in model.named_parameters():
@@ -302,20 +359,25 @@ def train_round(
         total += r.loss * r.steps
         steps, clips, seconds = steps + r.steps, clips + r.clips, seconds + r.seconds
     weights = {k: v.detach().clone() for k, v in model.state_dict().items() if k in names}
-    return RoundResult(weights, len(data), steps, total / max(steps, 1), seconds)
+    return RoundResult(weights, own, steps, total / max(steps, 1), seconds)
 
 
 @torch.no_grad()
 def evaluate_local(
-    setup: Setup, device: str, state: dict[str, torch.Tensor], thresholds: list[float]
+    setup: Setup,
+    device: str,
+    state: dict[str, torch.Tensor],
+    thresholds: list[float],
+    part: str = "test",
 ) -> dict[str, float]:
-    """The global model on the device's local test clips: counts only, never the clips.
+    """The global model on the device's local ``part`` clips (test, or val when the server
+    chooses its best round): counts only, never the clips.
 
     Wake word: positives and negatives, and how many of each fall below / reach each of
     ``thresholds`` (``rejected_<i>``, ``accepted_<i>``). Recognizer: word errors and words.
     """
     task = build_task(setup)
-    data = _dataset(task, setup, device, "test")
+    data = _dataset(task, setup, device, part)
     if data is None:
         return {"clips": 0}
     model = new_model(setup, state).eval()

@@ -90,9 +90,12 @@ def _federated_eval(
     nodes: list[int],
     thresholds: list[float],
     timeout: float,
+    part: str = "test",
 ) -> dict[str, dict[str, float]]:
-    """Per device: counts on its local test clips (the global model, federated evaluation)."""
-    record = RecordDict({"arrays": arrays, "config": _config(setup, thresholds=thresholds)})
+    """Per device: counts on its local ``part`` clips (the global model, federated
+    evaluation): test to report, val to choose a round."""
+    config = _config(setup, thresholds=thresholds, part=part)
+    record = RecordDict({"arrays": arrays, "config": config})
     msgs = [Message(record, dst_node_id=n, message_type=MessageType.EVALUATE) for n in nodes]
     out = {}
     for reply in grid.send_and_receive(msgs, timeout=timeout):
@@ -221,6 +224,44 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     thresholds_before = _thresholds(meta, central_before)
     nodes_all = [node_of[d] for d in population]
     local_before = _federated_eval(grid, setup, arrays, nodes_all, thresholds_before, slow)
+
+    # --- choosing the round to return (federated.select=best) ------------------------------
+    choice = None
+    if fed.select == "best":
+        from federated.central import guard_split
+        from federated.select import RoundChoice
+
+        split = guard_split(spec.central_manifest, task) if spec.central_manifest else None
+        choice = RoundChoice(fed.select_max_central_loss, split)
+
+    def offer(rnd: int, arrays: ArrayRecord) -> dict[str, Any]:
+        """Score ``arrays`` for the choice: central dev guard, then the devices' val clips."""
+        c = _central(spec, meta, arrays, split=choice.split) if choice.split else {}
+        threshold = None
+        if task == "kws":
+            threshold = float(c.get("threshold_at_target", meta["extra"]["threshold"]))
+        thresholds = [threshold] if threshold is not None else []
+        val = _federated_eval(grid, setup, arrays, nodes_all, thresholds, slow, part="val")
+        metric = "frr" if task == "kws" else "wer"
+        guard = c.get("frr_at_target" if task == "kws" else "wer")
+        cand = choice.offer(
+            rnd, pooled(val, task, 0)[metric], guard, arrays.to_torch_state_dict(), threshold
+        )
+        kept = choice.best is cand
+        log.info(
+            "round %d: validation %s %.3f, central %s %s%s",
+            rnd,
+            metric,
+            cand.val,
+            choice.split,
+            "-" if guard is None else f"{guard:.3f}",
+            " (best so far)" if kept else ("" if cand.eligible else " (guard: not eligible)"),
+        )
+        return {f"val_{metric}": cand.val, "central_guard": guard, "kept": int(kept)}
+
+    if choice is not None:
+        offer(0, arrays)
+    offered = 0
 
     rng = random.Random(fed.seed)
     user_history: list[Release] = []
@@ -392,6 +433,9 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
             row.update(
                 {f"local_{k}": v for k, v in pooled(mid, task, 1 if task == "kws" else 0).items()}
             )
+        if choice is not None and (rnd % fed.select_every == 0 or rnd == fed.rounds):
+            row.update(offer(rnd, arrays))
+            offered = rnd
         rows.append(row)
         for k, v in row.items():
             if k != "round" and isinstance(v, (int, float)) and math.isfinite(v):
@@ -400,6 +444,11 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
             accepted=len(accepted), loss=f"{row['loss']:.3f}", eps=f"{max(user_eps, local_eps):.2f}"
         )
     writer.close()
+    if choice is not None:
+        if rows and offered != rows[-1]["round"]:  # stopped early: the last round is a candidate
+            rows[-1].update(offer(rows[-1]["round"], arrays))
+        arrays = ArrayRecord(choice.state)
+        log.info("returning round %d's model (federated.select=best)", choice.best.round)
 
     # --- after ------------------------------------------------------------------------------
     central_after = _central(spec, meta, arrays)
@@ -429,6 +478,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         time.time() - started,
         len(population),
         labelled,
+        choice.summary() if choice is not None else None,
     )
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     (out / "local_eval.json").write_text(json.dumps({"before": local_before, "after": local_after}))
@@ -493,7 +543,9 @@ def _secagg(
     status["_aggregate"] = agg
 
 
-def _central(spec: RunSpec, meta: dict[str, Any], arrays: ArrayRecord) -> dict[str, float]:
+def _central(
+    spec: RunSpec, meta: dict[str, Any], arrays: ArrayRecord, split: str = "test"
+) -> dict[str, float]:
     if not spec.central_manifest:
         return {}
     from federated.central import evaluate_central
@@ -505,7 +557,7 @@ def _central(spec: RunSpec, meta: dict[str, Any], arrays: ArrayRecord) -> dict[s
     if spec.setup.task_name == "asr":
         task = build_task(Setup(**{**asdict(spec.setup), "manifest": spec.central_manifest}))
     return evaluate_central(
-        model, meta, spec.central_manifest, task=task, max_clips=spec.central_max_clips
+        model, meta, spec.central_manifest, task=task, max_clips=spec.central_max_clips, split=split
     )
 
 
@@ -610,6 +662,7 @@ def _summary(
     seconds,
     n_devices,
     labelled=None,
+    selection=None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "task": task,
@@ -643,6 +696,8 @@ def _summary(
         out["gain_wer"] = improvement_ci(lb, la, task, 0, 0)
     if labelled:
         out["labels"] = label_summary(spec.setup, labelled)
+    if selection is not None:
+        out["selection"] = selection
     return out
 
 
@@ -695,7 +750,8 @@ def _plot(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any]) -> Non
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    selection = summary.get("selection")
+    fig, ax = plt.subplots(1, 3 if selection else 2, figsize=(15 if selection else 10, 3.6))
     r = [x["round"] for x in rows]
     ax[0].plot(r, [x["loss"] for x in rows], marker=".")
     ax[0].set(xlabel="round", ylabel="mean local training loss", title="training")
@@ -706,6 +762,24 @@ def _plot(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any]) -> Non
         ylabel=f"epsilon (delta {summary['delta']:g})",
         title=f"privacy spent ({summary['privacy']})",
     )
+    if selection:
+        metric = "FRR at 0.5 FA/h" if summary["task"] == "kws" else "WER"
+        cands = selection["candidates"]
+        ax[2].plot([c["round"] for c in cands], [c["val"] for c in cands], marker=".")
+        bad = [c for c in cands if not c["eligible"]]
+        if bad:
+            ax[2].scatter(
+                [c["round"] for c in bad],
+                [c["val"] for c in bad],
+                marker="x",
+                color="C3",
+                label="central guard failed",
+            )
+        if selection["round"] is not None:
+            best = next(c for c in cands if c["round"] == selection["round"])
+            ax[2].scatter([best["round"]], [best["val"]], s=80, color="C2", label="returned")
+        ax[2].legend(fontsize=8)
+        ax[2].set(xlabel="round", ylabel=f"devices' validation {metric}", title="round choice")
     fig.tight_layout()
     fig.savefig(out / "rounds.png", dpi=110)
     plt.close(fig)
@@ -777,6 +851,19 @@ def format_summary(s: dict[str, Any], run_dir: str) -> str:
             f"reviewers; dropped {lab['low_confidence']} low-confidence, {lab['empty']} empty, "
             f"{lab['correction_dropped']} unusable corrections; label WER of the kept "
             f"(simulation only) {'-' if wer is None else f'{100 * wer:.1f}%'}"
+        )
+    sel = s.get("selection")
+    if sel:
+        cands = sel["candidates"]
+        last = cands[-1]["round"] if cands else 0
+        what = "FRR at 0.5 FA/h" if s["task"] == "kws" else "WER"
+        vals = ", ".join(
+            f"{c['round']}: {100 * c['val']:.1f}%" + ("" if c["eligible"] else " (guard)")
+            for c in cands
+        )
+        lines.append(
+            f"returned round {sel['round']} of {last} (federated.select=best; devices' "
+            f"validation {what} by round: {vals})"
         )
     c = s["counts"]
     left = ", ".join(

@@ -58,6 +58,15 @@ def spec_from_config(cfg) -> Any:
         raise ValueError(
             f"federated.checkpoint={checkpoint}: a {kind} checkpoint, but task={task['name']}"
         )
+    if fed.replay_clips and (privacy.local_dp or cfg.get("central") is None):
+        from federated.config import ConfigError
+
+        why = (
+            "local DP's accountant counts the device's own clips only"
+            if privacy.local_dp
+            else ("they come from the central corpus (data@central)")
+        )
+        raise ConfigError(f"federated.replay_clips={fed.replay_clips}: no public clips here: {why}")
     corrections = None
     if fed.labels == "teacher":
         from federated.config import ConfigError
@@ -94,6 +103,7 @@ def spec_from_config(cfg) -> Any:
         manifest=manifest,
         checkpoint=checkpoint,
         test_share=fed.local_test_share,
+        val_share=fed.local_val_share if fed.select == "best" else 0.0,
         max_devices=fed.max_devices,
         empty_devices=fed.faults.empty_devices,
         seed=fed.seed,
@@ -107,6 +117,8 @@ def spec_from_config(cfg) -> Any:
         teacher=fed.teacher,
         teacher_min_confidence=fed.teacher_min_confidence,
         corrections=corrections,
+        replay_manifest=central if fed.replay_clips else None,
+        replay_clips=fed.replay_clips,
         faults={
             k: getattr(fed.faults, k)
             for k in ("dropout", "straggle", "straggle_seconds", "corrupt")
@@ -162,7 +174,17 @@ def check_population(spec) -> None:
         s.manifest, s.task_name, max_devices=s.max_devices, empty_devices=s.empty_devices
     )
     clips = [
-        len(device_clips(s.manifest, s.task_name, d, "train", test_share=s.test_share, seed=s.seed))
+        len(
+            device_clips(
+                s.manifest,
+                s.task_name,
+                d,
+                "train",
+                test_share=s.test_share,
+                seed=s.seed,
+                val_share=s.val_share,
+            )
+        )
         for d in devices
     ]
     nonzero = [c for c in clips if c]

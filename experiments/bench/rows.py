@@ -272,6 +272,13 @@ def federated_sizes(report: Doc) -> str:
     run = next(r for r in report["rows"] if "devices" in r)
     central = [r["epochs"] for r in report["rows"] if r["setting"] == "central"]
     text = f"{run['devices']} devices, {run['rounds_run']} rounds per federated run"
+    chosen = [
+        f"{r['setting']} {r['selection']['round']}"
+        for r in report["rows"]
+        if (r.get("selection") or {}).get("round") is not None
+    ]
+    if chosen:  # federated.select=best: the round each run returned
+        text += f" (round returned: {', '.join(chosen)})"
     return text + (f"; central: {central[0]} epochs" if central else "")
 
 

@@ -407,3 +407,76 @@ def test_devices_label_their_own_requests_once(tiny_corpus, tmp_path):
     assert {k: v for k, v in second["labels"].items() if k != "transcribed"} == {
         k: v for k, v in lab.items() if k != "transcribed"
     }
+
+
+def test_a_run_that_selects_returns_its_best_validated_round(tiny_corpus, tmp_path):
+    """``federated.select=best``: round 0 and every round are scored on the devices'
+    validation clips with the central dev guard, and the model written is the chosen one."""
+    import torch
+
+    from federated.server_app import format_summary
+    from federated.simulate import simulate
+    from speech.checkpoint import read_checkpoint
+
+    spec = _spec(
+        tiny_corpus,
+        tmp_path,
+        [
+            "privacy=none",
+            "federated.select=best",
+            "federated.local_val_share=0.3",
+            "federated.rounds=3",
+            "federated.devices_per_round=5",
+            "federated.local_epochs=1",
+            "federated.local_lr=0.5",
+            "audit.membership_clips=0",
+        ],
+    )
+    assert spec.setup.val_share == 0.3
+    summary = simulate(spec)
+    sel = summary["selection"]
+    cands = sel["candidates"]
+    assert [c["round"] for c in cands] == [0, 1, 2, 3]
+    assert sel["guard_split"] == "dev"  # the tiny corpus has dev clips: test never chooses
+    ok = [c for c in cands if c["eligible"]]
+    best = min(ok, key=lambda c: (c["val"], c["round"]))
+    assert sel["round"] == best["round"]
+    assert all(c["central"] <= cands[0]["central"] + 0.02 + 1e-9 for c in ok) and all(
+        c["central"] > cands[0]["central"] + 0.02 for c in cands if not c["eligible"]
+    )
+    assert f"returned round {sel['round']} of 3" in format_summary(summary, spec.out_dir)
+    # the checkpoint written is the chosen round's: round 0 is the starting model itself
+    written = read_checkpoint(Path(spec.out_dir) / "model.pt")["state_dict"]
+    start = read_checkpoint(spec.setup.checkpoint)["state_dict"]
+    same = all(torch.allclose(written[k].float(), start[k].float()) for k in start)
+    assert same == (sel["round"] == 0)
+    rows = (Path(spec.out_dir) / "rounds.csv").read_text()
+    assert "val_frr" in rows.splitlines()[0]
+
+
+def test_public_replay_clips_join_a_round_but_not_its_weight(tiny_corpus, tmp_path):
+    """``federated.replay_clips``: a device trains on public central-train clips beside its
+    own, drawn afresh each round, while FedAvg still weighs it by its own clips; under local
+    DP the setting is refused with one line."""
+    from federated.config import ConfigError
+    from federated.data import population
+    from federated.local import _dataset, _replay, build_task, new_model, train_round
+
+    spec = _spec(tiny_corpus, tmp_path, ["privacy=none", "federated.replay_clips=3"])
+    setup = spec.setup
+    assert setup.replay_clips == 3 and setup.replay_manifest == spec.central_manifest
+    task = build_task(setup)
+    first, second = _replay(task, setup, 1), _replay(task, setup, 2)
+    assert len(first) == 3 and all(u.split == "train" for u in first.utts)
+    assert [u.id for u in first.utts] != [u.id for u in second.utts]
+    device = population(setup.manifest, "kws")[0]
+    own = len(_dataset(task, setup, device, "train"))
+    state = new_model(setup).state_dict()
+    setup.replay_clips = 24  # more than the tiny corpus's train split: every public clip
+    result = train_round(setup, device, state, [], round_seed=1)
+    setup.replay_clips = 0
+    alone = train_round(setup, device, state, [], round_seed=1)
+    assert result.clips == alone.clips == own
+    assert result.steps > alone.steps  # more batches a local epoch: the public clips joined
+    with pytest.raises(ConfigError, match="replay_clips=3: no public clips here: local DP"):
+        _spec(tiny_corpus, tmp_path, ["privacy=local_dp", "federated.replay_clips=3"])

@@ -259,6 +259,12 @@ def test_the_whole_tiny_pipeline_with_federated_training_and_redaction(tiny_corp
     cb, ca = fed["central_before"]["frr_at_target"], fed["central_after"]["frr_at_target"]
     assert f"{pct(cb)} → {pct(ca)}" in report
     assert f"{pct(red['leak_rate_redacted'])} / {pct(red['leak_rate_original'])}" in report
+    sel = fed["selection"]  # conf/federated/best_round.yaml: the best validated round
+    assert [c["round"] for c in sel["candidates"]] == [0, 1] and sel["round"] in (0, 1)
+    assert (
+        f"| Round returned (best on the devices' validation clips, central guard) | {sel['round']} of 1"
+        in report
+    )
     assert (out / "epsilon.png").is_file() and (out / "redaction.png").is_file()
     assert Path(fed["ledger_example"]).read_text().startswith("device dev0000")
     before = {s: _result(out, s)["finished"] for s in ("kws", "asr", "federated")}

@@ -121,6 +121,7 @@ def federated(ctx: Context) -> dict[str, Any]:
         "max_local_epsilon": summary["max_local_epsilon"],
         **{k: summary.get(k) for k in keep},
         "gain_frr_at_target": summary.get("gain_frr_at_target"),
+        "selection": summary.get("selection"),  # federated.select=best: the round returned
         "epsilon": {
             d: {
                 "user": last[d].get("user_epsilon"),

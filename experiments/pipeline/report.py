@@ -203,6 +203,22 @@ def headline(r: dict[str, Any]) -> list[tuple[str, str, str]]:
                 f"{int(lb['positives'])} noisy wake clips on {fed['devices']} devices",
             )
         )
+        sel = fed.get("selection")
+        if sel:
+            val = {c["round"]: c["val"] for c in sel["candidates"]}
+            chosen = sel["round"]
+            rows.append(
+                (
+                    "Round returned (best on the devices' validation clips, central guard)",
+                    f"{chosen} of {fed['rounds_run']}"
+                    + (" (no round beat the starting model)" if chosen == 0 else ""),
+                    f"validation FRR {pct(val[0])} at the start, {pct(val[chosen])} returned; "
+                    f"best of rounds 1-{fed['rounds_run']}: "
+                    f"{pct(min(v for r, v in val.items() if r > 0))}"
+                    if len(val) > 1
+                    else "no round was run",
+                )
+            )
         rows.append(
             (
                 "Rollout: does the federated wake word replace the shipped one?",

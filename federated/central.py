@@ -38,10 +38,14 @@ def evaluate_central(
     return _asr(model, task, Path(manifest), max_clips, split)
 
 
-def guard_split(manifest: str | Path, task: str) -> str:
-    """``"dev"`` when the central corpus has dev clips to score ``task`` on, else ``"test"``."""
+def guard_split(manifest: str | Path, task: str, wake_phrase: str | None = None) -> str:
+    """``"dev"`` when the central corpus has dev clips to score ``task`` on (wake word: clips of
+    ``wake_phrase``), else ``"test"``."""
     kind = "wake" if task == "kws" else "request"
-    has_dev = any(u.split == "dev" and u.kind == kind for u in read_manifest(manifest))
+    has_dev = any(
+        u.split == "dev" and u.kind == kind and (kind != "wake" or u.text == wake_phrase)
+        for u in read_manifest(manifest)
+    )
     return "dev" if has_dev else "test"
 
 

@@ -342,7 +342,7 @@ class FederatedConfig:
             raise ConfigError(
                 f"federated.select={self.select!r}: must be one of {', '.join(SELECT)}"
             )
-        if not 0 < self.local_val_share < 1 - self.local_test_share:
+        if self.select == "best" and not 0 < self.local_val_share < 1 - self.local_test_share:
             raise ConfigError(
                 f"federated.local_val_share={self.local_val_share}: must be in (0, "
                 f"{1 - self.local_test_share:g}) (1 - federated.local_test_share)"

@@ -56,13 +56,22 @@ class RoundChoice:
                 "no device holds validation clips to choose a round with; raise "
                 "federated.local_val_share or use federated.select=last"
             )
+        if central is not None and math.isnan(central):  # nothing to guard with (no clips)
+            central = None
         start = self.start_central if self.candidates else central
         ok = central is None or start is None or central <= start + self.max_central_loss + 1e-12
         cand = Candidate(rnd, float(val), central, ok, threshold)
         self.candidates.append(cand)
-        if ok and math.isfinite(val) and (self.best is None or val < self.best.val):
+        if ok and math.isfinite(val) and state and (self.best is None or val < self.best.val):
             self.best = cand
             self.state = {k: v.detach().clone() for k, v in state.items()}
+        return cand
+
+    def unscorable(self, rnd: int) -> Candidate:
+        """Round ``rnd`` could not be scored (e.g. no threshold reaches the target false-accept
+        rate): a candidate that is never chosen."""
+        cand = Candidate(rnd, math.nan, None, False)
+        self.candidates.append(cand)
         return cand
 
     def summary(self) -> dict[str, Any]:

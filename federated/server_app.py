@@ -231,12 +231,20 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         from federated.central import guard_split
         from federated.select import RoundChoice
 
-        split = guard_split(spec.central_manifest, task) if spec.central_manifest else None
+        phrase = meta.get("extra", {}).get("wake_phrase")
+        split = guard_split(spec.central_manifest, task, phrase) if spec.central_manifest else None
         choice = RoundChoice(fed.select_max_central_loss, split)
 
     def offer(rnd: int, arrays: ArrayRecord) -> dict[str, Any]:
         """Score ``arrays`` for the choice: central dev guard, then the devices' val clips."""
-        c = _central(spec, meta, arrays, split=choice.split) if choice.split else {}
+        try:
+            c = _central(spec, meta, arrays, split=choice.split) if choice.split else {}
+        except ValueError as e:  # e.g. no threshold reaches 0.5 FA/h: a collapsed round
+            if rnd == 0:
+                raise
+            log.warning("round %d: not a candidate: %s", rnd, e)
+            choice.unscorable(rnd)
+            return {"kept": 0}
         threshold = None
         if task == "kws":
             threshold = float(c.get("threshold_at_target", meta["extra"]["threshold"]))
@@ -447,8 +455,9 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     if choice is not None:
         if rows and offered != rows[-1]["round"]:  # stopped early: the last round is a candidate
             rows[-1].update(offer(rows[-1]["round"], arrays))
-        arrays = ArrayRecord(choice.state)
-        log.info("returning round %d's model (federated.select=best)", choice.best.round)
+        if choice.state is not None:  # round 0 always competes; None only if it was unscorable
+            arrays = ArrayRecord(choice.state)
+            log.info("returning round %d's model (federated.select=best)", choice.best.round)
 
     # --- after ------------------------------------------------------------------------------
     central_after = _central(spec, meta, arrays)

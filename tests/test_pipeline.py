@@ -299,3 +299,22 @@ def _fed(central: tuple[float, float], devices: tuple[float, float]) -> dict:
 def test_a_federated_model_rolls_out_only_if_no_worse(central, devices, deploy, says):
     ok, why = rollout(_fed(central, devices))
     assert ok is deploy and says in why
+
+
+def test_the_round_returned_says_why():
+    from experiments.pipeline.report import selection_row
+
+    def cand(r, val, ok=True):
+        return {"round": r, "val": val, "central": 0.0, "eligible": ok}
+
+    sel = {"round": 0, "candidates": [cand(0, 0.5), cand(1, 0.6), cand(2, 0.7)]}
+    assert selection_row(sel, 2)[1] == "0 of 2 (no round beat the starting model)"
+    sel = {"round": 0, "candidates": [cand(0, 0.5), cand(1, 0.4, False), cand(2, 0.7)]}
+    _, value, detail = selection_row(sel, 2)
+    assert value == "0 of 2 (the rounds that scored better failed the central guard)"
+    assert "40.0% at best, 1 failed the guard" in detail
+    sel = {"round": 1, "candidates": [cand(0, 0.5), cand(1, 0.4), cand(2, float("nan"), False)]}
+    assert selection_row(sel, 2)[1:] == (
+        "1 of 2",
+        "validation FRR 50.0% at the start, 40.0% returned; rounds 1-2: 40.0% at best",
+    )  # an unscorable round (NaN) is neither a best nor a guard failure

@@ -168,6 +168,33 @@ def rollout(fed: dict[str, Any]) -> tuple[bool, str]:
     return True, f"yes: central {pct(cb)} → {pct(ca)}, devices {pct(lb)} → {pct(la)}"
 
 
+def selection_row(sel: dict[str, Any], rounds: int) -> tuple[str, str, str]:
+    """The round a ``federated.select=best`` run returned, and why."""
+    cands = sel["candidates"]
+    chosen = sel["round"]
+    val = {c["round"]: c["val"] for c in cands}
+    later = [c for c in cands if c["round"] > 0 and c["val"] == c["val"]]  # scored, not NaN
+    why = ""
+    if chosen == 0 and later:
+        beat = [c for c in later if c["val"] < val[0]]
+        why = (
+            " (the rounds that scored better failed the central guard)"
+            if beat
+            else " (no round beat the starting model)"
+        )
+    detail = f"validation FRR {pct(val[0])} at the start, {pct(val[chosen])} returned"
+    if later:
+        detail += f"; rounds 1-{rounds}: {pct(min(c['val'] for c in later))} at best"
+        failed = sum(not c["eligible"] for c in later)
+        if failed:
+            detail += f", {failed} failed the guard"
+    return (
+        "Round returned (best on the devices' validation clips, central guard)",
+        f"{chosen} of {rounds}{why}",
+        detail,
+    )
+
+
 def headline(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(figure, value, measured on) rows of the headline table; skipped stages say so."""
     rows = []
@@ -204,21 +231,8 @@ def headline(r: dict[str, Any]) -> list[tuple[str, str, str]]:
             )
         )
         sel = fed.get("selection")
-        if sel:
-            val = {c["round"]: c["val"] for c in sel["candidates"]}
-            chosen = sel["round"]
-            rows.append(
-                (
-                    "Round returned (best on the devices' validation clips, central guard)",
-                    f"{chosen} of {fed['rounds_run']}"
-                    + (" (no round beat the starting model)" if chosen == 0 else ""),
-                    f"validation FRR {pct(val[0])} at the start, {pct(val[chosen])} returned; "
-                    f"best of rounds 1-{fed['rounds_run']}: "
-                    f"{pct(min(v for r, v in val.items() if r > 0))}"
-                    if len(val) > 1
-                    else "no round was run",
-                )
-            )
+        if sel and sel.get("round") is not None:
+            rows.append(selection_row(sel, fed["rounds_run"]))
         rows.append(
             (
                 "Rollout: does the federated wake word replace the shipped one?",

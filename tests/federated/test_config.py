@@ -53,13 +53,13 @@ def test_dp_is_the_default_and_both_server_optimizers_load():
         ("federated.teacher_min_confidence=1.5", "must be in [0, 1)"),
         ("federated.corrections=review.jsonl", "set federated.labels=teacher"),
         ("federated.select=first", "federated.select='first': must be one of last, best"),
-        ("federated.local_val_share=0.7", "must be in (0, 0.66)"),
+        ("federated.select=best federated.local_val_share=0.7", "must be in (0, 0.66)"),
         ("federated.select_every=0", "federated.select_every=0: must be an integer >= 1"),
         ("federated.select_max_central_loss=-0.1", "must be in [0, 1]"),
     ],
 )
 def test_impossible_settings_fail_at_load(override, words):
-    cfg = compose_config("simulate", [override])
+    cfg = compose_config("simulate", override.split())
     with pytest.raises((ConfigError, InstantiationException)) as info:
         instantiate(cfg.privacy, _convert_="all")
         instantiate(cfg.federated, _convert_="all")

@@ -57,3 +57,12 @@ def test_the_validation_part_comes_from_train_and_leaves_test_alone():
     val = [i for i in ids if with_val[i] == "val"]
     assert all(without[i] == "train" for i in val)
     assert 0.12 < len(val) / len(ids) < 0.18
+
+
+def test_an_unscorable_round_and_a_guard_with_nothing_to_read():
+    choice = RoundChoice(max_central_loss=0.0)
+    choice.offer(0, 0.5, math.nan, _state(0))  # no central clips to guard with: no guard
+    choice.unscorable(1)  # e.g. a collapsed round no threshold can calibrate
+    choice.offer(2, 0.4, 0.9, _state(2))
+    assert [c.eligible for c in choice.candidates] == [True, False, True]
+    assert choice.best.round == 2

@@ -8,6 +8,7 @@ loss; under local DP, Opacus wraps the model, optimizer and loader and the core 
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -125,10 +126,9 @@ def exchanged(model: torch.nn.Module, trainable: list[str] | None) -> list[str]:
     return names
 
 
-def local_clips(setup: Setup, device: str, part: str) -> tuple[list, LabelCounts | None]:
-    """The device's local ``part`` clips with the transcripts it trains on, and (pseudo-labels
-    only) what labelling did. The test part always keeps the corpus's text: it measures."""
-    clips = device_clips(
+def split_clips(setup: Setup, device: str, part: str) -> list:
+    """The device's local ``part`` as the corpus has it, split the way ``setup`` splits."""
+    return device_clips(
         setup.manifest,
         setup.task_name,
         device,
@@ -137,6 +137,12 @@ def local_clips(setup: Setup, device: str, part: str) -> tuple[list, LabelCounts
         seed=setup.seed,
         val_share=setup.val_share,
     )
+
+
+def local_clips(setup: Setup, device: str, part: str) -> tuple[list, LabelCounts | None]:
+    """The device's local ``part`` clips with the transcripts it trains on, and (pseudo-labels
+    only) what labelling did. The test part always keeps the corpus's text: it measures."""
+    clips = split_clips(setup, device, part)
     if part != "train" or setup.labels != "teacher" or setup.task_name != "asr" or not clips:
         return clips, None
     return pseudo_label(
@@ -214,6 +220,26 @@ class _Joined(torch.utils.data.ConcatDataset):
                 ds.epoch = value
 
 
+@lru_cache(maxsize=2)
+def _replay_pool(manifest: str, task_name: str, wake_phrase: str, max_seconds: float, target):
+    """The whole public pool as the task's dataset, read once per process (a device trains
+    every round it is sampled, and its task object is built afresh each time)."""
+    if task_name == "kws":
+        from speech.kws.data import KWSClips
+
+        return KWSClips(
+            manifest,
+            split="train",
+            wake_phrase=wake_phrase,
+            max_seconds=max_seconds,
+            train=True,
+            target=target,
+        )
+    from speech.data.dataset import ManifestDataset
+
+    return ManifestDataset(manifest, split="train", kinds=("request",))
+
+
 def _replay(task, setup: Setup, round_seed: int):
     """``replay_clips`` public clips (the central corpus's train split, which the starting
     model was trained on and every device can hold: synthetic speech, nobody's data), drawn
@@ -221,29 +247,24 @@ def _replay(task, setup: Setup, round_seed: int):
     forgetting the voices and rooms it has none of (rehearsal)."""
     if not setup.replay_clips or not setup.replay_manifest:
         return None
-    if setup.task_name == "kws":
-        from speech.kws.data import KWSClips
-
-        ds = KWSClips(
-            setup.replay_manifest,
-            split="train",
-            wake_phrase=task.wake_phrase,
-            max_seconds=task.max_seconds,
-            train=True,
-            seed=round_seed,
-            target=task.target_window,
-        )
-        pick = random.Random(round_seed).sample(range(len(ds)), min(setup.replay_clips, len(ds)))
+    kws = setup.task_name == "kws"
+    pool = _replay_pool(
+        setup.replay_manifest,
+        setup.task_name,
+        task.wake_phrase if kws else "",
+        task.max_seconds if kws else 0.0,
+        tuple(task.target_window) if kws else (),
+    )
+    ds = copy.copy(pool)  # the pool itself stays whole
+    rng = random.Random(round_seed)
+    if kws:
+        pick = rng.sample(range(len(ds)), min(setup.replay_clips, len(ds)))
         ds.utts = [ds.utts[i] for i in pick]
         ds.paths = [ds.paths[i] for i in pick]
+        ds.seed = round_seed
         return ds
-    from speech.data.dataset import ManifestDataset
-
-    ds = ManifestDataset(
-        setup.replay_manifest, split="train", kinds=("request",), tokenize=task.vocab.encode
-    )
-    n = min(setup.replay_clips, len(ds.utterances))
-    ds.utterances = random.Random(round_seed).sample(ds.utterances, n)
+    ds.utterances = rng.sample(ds.utterances, min(setup.replay_clips, len(ds.utterances)))
+    ds.tokenize = task.vocab.encode
     return ds
 
 

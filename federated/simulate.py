@@ -64,7 +64,7 @@ def spec_from_config(cfg) -> Any:
         why = (
             "local DP's accountant counts the device's own clips only"
             if privacy.local_dp
-            else ("they come from the central corpus (data@central)")
+            else "they come from the central corpus (data@central)"
         )
         raise ConfigError(f"federated.replay_clips={fed.replay_clips}: no public clips here: {why}")
     corrections = None
@@ -167,26 +167,14 @@ def compose_spec(overrides: list[str]):
 def check_population(spec) -> None:
     """Fail before starting Ray when the privacy settings cannot work for this population."""
     from federated.config import resolve
-    from federated.data import device_clips, population
+    from federated.data import population
+    from federated.local import split_clips
 
     s = spec.setup
     devices = population(
         s.manifest, s.task_name, max_devices=s.max_devices, empty_devices=s.empty_devices
     )
-    clips = [
-        len(
-            device_clips(
-                s.manifest,
-                s.task_name,
-                d,
-                "train",
-                test_share=s.test_share,
-                seed=s.seed,
-                val_share=s.val_share,
-            )
-        )
-        for d in devices
-    ]
+    clips = [len(split_clips(s, d, "train")) for d in devices]
     nonzero = [c for c in clips if c]
     resolve(spec.privacy, spec.fed, len(devices), min(nonzero) if nonzero else 1)
 

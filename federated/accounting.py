@@ -6,7 +6,9 @@ One accountant serves both kinds of privacy in :mod:`federated`:
   clips (rate = expected batch / clips), noise ``sigma * max_grad_norm``;
 * **user level** (``user_dp``): server rounds, each a Poisson sample of the devices
   (rate = expected devices per round / devices), noise ``sigma * clipping_norm`` on the sum of
-  clipped updates.
+  clipped updates; and the **private round choice** (``federated.select_noise``): each
+  scoring of a candidate round noises the sums of the devices' bounded validation errors,
+  every device read (rate 1), composed into the same user-level epsilon.
 
 The state is the list of :class:`Release` entries, which is exactly what the privacy ledger
 stores, so anyone can recompute a ledger's epsilon from its own fields. Orders are the integers
@@ -68,24 +70,37 @@ def epsilon(releases: Iterable[Release], delta: float) -> float:
     return float(eps)
 
 
-def noise_for(target_epsilon: float, delta: float, sample_rate: float, steps: int) -> float:
-    """The smallest noise multiplier (to 0.1%) that keeps ``steps`` releases within target.
+def noise_for(
+    target_epsilon: float,
+    delta: float,
+    sample_rate: float,
+    steps: int,
+    besides: Iterable[Release] = (),
+) -> float:
+    """The smallest noise multiplier (to 0.1%) that keeps ``steps`` releases, composed with
+    the fixed releases ``besides`` (e.g. a private round choice's), within target.
 
     Raises:
         ValueError: no noise up to :data:`MAX_NOISE` reaches the target.
     """
+    besides = list(besides)
     if target_epsilon <= 0:
         raise ValueError(f"target epsilon {target_epsilon} must be positive")
-    if epsilon([Release(MAX_NOISE, sample_rate, steps)], delta) > target_epsilon:
+    if epsilon([*besides, Release(MAX_NOISE, sample_rate, steps)], delta) > target_epsilon:
+        spent = epsilon(besides, delta)
+        also = f" (the other releases alone spend {spent:.3g})" if besides else ""
         raise ValueError(
             f"epsilon {target_epsilon} at delta {delta} cannot be reached in {steps} releases at "
-            f"sampling rate {sample_rate:.4g}, even with noise multiplier {MAX_NOISE:g}: allow "
-            "a larger epsilon, fewer rounds or a lower sampling rate"
+            f"sampling rate {sample_rate:.4g}, even with noise multiplier {MAX_NOISE:g}{also}: "
+            "allow a larger epsilon, fewer rounds or a lower sampling rate"
         )
     lo, hi = 0.0, MAX_NOISE
     while hi - lo > 1e-3 * hi:
         mid = (lo + hi) / 2
-        if mid > 0 and epsilon([Release(mid, sample_rate, steps)], delta) <= target_epsilon:
+        if (
+            mid > 0
+            and epsilon([*besides, Release(mid, sample_rate, steps)], delta) <= target_epsilon
+        ):
             hi = mid
         else:
             lo = mid

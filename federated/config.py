@@ -223,11 +223,19 @@ class FederatedConfig:
             keeps the best round whose central dev figure (FRR or WER) is no more than
             ``select_max_central_loss`` worse than the starting model's; round 0 (the
             starting model) is a candidate, so a run that only loses returns what it started
-            from. The pooled validation counts are read by the server and are not covered by
-            the DP accounting (as with any federated evaluation).
+            from. Without ``select_noise`` the pooled validation counts are read exactly and
+            are not covered by the DP accounting (as with any federated evaluation).
         local_val_share: share of each device's clips held out for validation (``best``).
         select_every: rounds between two candidates (``best``; the last round is always one).
         select_max_central_loss: the guard, in FRR or WER (absolute, 0.02 = 2 points).
+        select_noise: a private round choice under user-level DP (0: exact, unaccounted).
+            Each scoring releases only the sums, over devices, of each device's validation
+            error bounded to [0, 1] (its FRR or WER) and of the devices counted, with Gaussian
+            noise of standard deviation ``select_noise * sqrt(2)`` (the sensitivity of adding
+            or removing one device); the user-level accountant composes every scoring at rate 1
+            with the training rounds, and a target epsilon covers both. A later round is kept
+            only if its noisy error is lower than round 0's by one standard deviation of the
+            difference, so noise alone rarely replaces the starting model.
         replay_clips: public clips (the central corpus's train split: synthetic speech the
             starting model was trained on, shipped with it) each sampled device trains on
             beside its own clips, drawn afresh each round (rehearsal against forgetting; 0:
@@ -274,6 +282,7 @@ class FederatedConfig:
     local_val_share: float = 0.15
     select_every: int = 1
     select_max_central_loss: float = 0.02
+    select_noise: float = 0.0
     replay_clips: int = 0
     faults: Faults = field(default_factory=Faults)
     trainable: list[str] | None = None
@@ -356,12 +365,30 @@ class FederatedConfig:
                 f"federated.select_max_central_loss={self.select_max_central_loss}: must be "
                 "in [0, 1]"
             )
+        if not (isinstance(self.select_noise, (int, float)) and self.select_noise >= 0):
+            raise ConfigError(f"federated.select_noise={self.select_noise!r}: must be >= 0")
+        self.select_noise = float(self.select_noise)
+        if self.select_noise and self.select != "best":
+            raise ConfigError(
+                f"federated.select_noise={self.select_noise:g}: noises the round choice, so it "
+                "needs federated.select=best"
+            )
         if not isinstance(self.replay_clips, int) or self.replay_clips < 0:
             raise ConfigError(
                 f"federated.replay_clips={self.replay_clips!r}: must be an integer >= 0"
             )
         if self.evaluate_every < 0:
             raise ConfigError(f"federated.evaluate_every={self.evaluate_every}: must be >= 0")
+
+
+def scored_rounds(fed: FederatedConfig) -> list[int]:
+    """The rounds ``select=best`` scores: round 0, every ``select_every``-th, and the last."""
+    if fed.select != "best":
+        return []
+    return [
+        0,
+        *(r for r in range(1, fed.rounds + 1) if r % fed.select_every == 0 or r == fed.rounds),
+    ]
 
 
 @dataclass
@@ -371,6 +398,15 @@ class ResolvedPrivacy:
     local_noise: float
     user_noise: float
     user_sample_rate: float
+    select_noise: float = 0.0  # the private round choice's (0: none, or an exact choice)
+
+    def select_release(self, scorings: int) -> list:
+        """The user-level release of ``scorings`` private scorings of candidate rounds."""
+        from federated.accounting import Release
+
+        if not self.select_noise or scorings <= 0:
+            return []
+        return [Release(self.select_noise, 1.0, scorings)]
 
 
 def resolve(
@@ -390,6 +426,15 @@ def resolve(
         )
     q_user = fed.devices_per_round / n_devices
     local_noise = user_noise = 0.0
+    select_noise = fed.select_noise if fed.select == "best" else 0.0
+    if select_noise and not privacy.user_dp:
+        raise ConfigError(
+            f"federated.select_noise={select_noise:g}: the private round choice is accounted at "
+            f"the user level, so it needs privacy=user_dp or both (privacy={privacy.mode})"
+        )
+    besides = ResolvedPrivacy(0.0, 0.0, q_user, select_noise).select_release(
+        len(scored_rounds(fed))
+    )
     if privacy.user_dp:
         if privacy.delta >= 1 / n_devices:
             raise ConfigError(
@@ -399,7 +444,7 @@ def resolve(
         u = privacy.user
         try:
             user_noise = (
-                noise_for(u.target_epsilon, privacy.delta, q_user, fed.rounds)
+                noise_for(u.target_epsilon, privacy.delta, q_user, fed.rounds, besides)
                 if u.target_epsilon is not None
                 else float(u.noise_multiplier)
             )
@@ -428,8 +473,13 @@ def resolve(
         from federated.accounting import Release, epsilon
 
         first = []
-        if privacy.user_dp:
-            first.append(("user", epsilon([Release(user_noise, q_user, 1)], privacy.delta)))
+        if privacy.user_dp:  # the first round, with the scorings of rounds 0 and 1
+            early = sum(1 for r in scored_rounds(fed) if r <= 1)
+            one = [
+                Release(user_noise, q_user, 1),
+                *ResolvedPrivacy(0.0, 0.0, q_user, select_noise).select_release(early),
+            ]
+            first.append(("user", epsilon(one, privacy.delta)))
         if privacy.local_dp:
             one = local_round(
                 local_noise, privacy.local.batch_size, min_local_clips, fed.local_epochs
@@ -441,4 +491,4 @@ def resolve(
                     f"privacy.max_epsilon={privacy.max_epsilon}: one round of {kind}-level DP "
                     f"already spends epsilon {eps:.3g}; raise the budget or the noise"
                 )
-    return ResolvedPrivacy(local_noise, user_noise, q_user)
+    return ResolvedPrivacy(local_noise, user_noise, q_user, select_noise)

@@ -5,7 +5,10 @@ Both are JSON Lines files in the run folder, appended every round, one line per 
 * ``privacy.jsonl``: round, device, whether it was sampled and what it did, its clips, the
   local-DP release of the round (noise multiplier, sampling rate, steps, clipping norm) and its
   cumulative example-level epsilon; the user-level release (noise multiplier, device sampling
-  rate, clipping norm) and the cumulative user-level epsilon; delta and the accountant. Every
+  rate, clipping norm) and the cumulative user-level epsilon; the round choice's release
+  (``federated.select_noise``: every device's bounded validation error read with noise, rate
+  1), which the user-level epsilon includes, or the number of exact readings of the device's
+  validation errors it made (not covered by any epsilon); delta and the accountant. Every
   epsilon can be recomputed from the ledger's own fields (:func:`recompute`).
 * ``contribution.jsonl``: round, device, sampled, accepted (or why not), and what its update
   added: its norm and its cosine alignment with the round's aggregate update.
@@ -68,9 +71,10 @@ def recompute(rows: list[dict[str, Any]]) -> list[tuple[float, float]]:
         if row.get("local_release"):
             r = row["local_release"]
             local.append(Release(r["noise_multiplier"], r["sample_rate"], r["steps"]))
-        if row.get("user_release"):
-            r = row["user_release"]
-            user.append(Release(r["noise_multiplier"], r["sample_rate"], r["steps"]))
+        for key in ("user_release", "select_release"):
+            if row.get(key):
+                r = row[key]
+                user.append(Release(r["noise_multiplier"], r["sample_rate"], r["steps"]))
         out.append((epsilon(local, row["delta"]), epsilon(user, row["delta"])))
     return out
 
@@ -113,6 +117,19 @@ def format_device(run: Path, device: str) -> str:
     )
     # a sampled device that trained is "accepted", "rejected" (screened out) or "secure"
     # (SecAgg+, no per-device verdict): the ledger never says "trained"
+    private = sum(r["select_release"]["steps"] for r in priv if r.get("select_release"))
+    exact = sum(r.get("select_exact_readings") or 0 for r in priv)
+    if private:
+        noise = next(r["select_release"] for r in priv if r.get("select_release"))
+        lines.append(
+            f"the round choice read this device's validation error {private} times with noise "
+            f"(multiplier {noise['noise_multiplier']:g}): included in the user-level epsilon"
+        )
+    if exact:
+        lines.append(
+            f"the round choice read this device's validation errors {exact} times exactly "
+            "(federated.select_noise=0): not covered by any epsilon above"
+        )
     rounds = sum(1 for r in priv if r["status"] in TRAINED)
     accepted = sum(1 for c in contrib.values() if c.get("accepted"))
     lines.append(f"trained in {rounds} rounds, {accepted} updates accepted into the global model")

@@ -30,7 +30,7 @@ from flwr.serverapp import Grid, ServerApp
 from tqdm import tqdm
 
 from federated.accounting import Release, epsilon, local_round
-from federated.config import FederatedConfig, PrivacyConfig, resolve
+from federated.config import FederatedConfig, PrivacyConfig, resolve, scored_rounds
 from federated.ledger import ACCOUNTANT, Ledger
 from federated.local import Setup
 from federated.strategy import ServerOptimizer, build_chain, screen, update_vector
@@ -233,10 +233,18 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
 
         phrase = meta.get("extra", {}).get("wake_phrase")
         split = guard_split(spec.central_manifest, task, phrase) if spec.central_manifest else None
-        choice = RoundChoice(fed.select_max_central_loss, split)
+        choice = RoundChoice(
+            fed.select_max_central_loss, split, private=bool(resolved.select_noise)
+        )
+    # DP noise is drawn from the OS's entropy, never a seed (as Flower's DP wrappers do)
+    select_rng = np.random.default_rng()
+    select_history: list[Release] = []  # the private round choice's releases so far
+    scored = set(scored_rounds(fed))
+    unledgered = {"private": 0, "exact": 0}  # scorings since the last ledger rows
 
     def offer(rnd: int, arrays: ArrayRecord) -> dict[str, Any]:
-        """Score ``arrays`` for the choice: central dev guard, then the devices' val clips."""
+        """Score ``arrays`` for the choice: central dev guard, then the devices' val clips
+        (exactly, or privately as a noisy mean of the devices' bounded errors)."""
         try:
             c = _central(spec, meta, arrays, split=choice.split) if choice.split else {}
         except ValueError as e:  # e.g. no threshold reaches 0.5 FA/h: a collapsed round
@@ -252,9 +260,19 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         val = _federated_eval(grid, setup, arrays, nodes_all, thresholds, slow, part="val")
         metric = "frr" if task == "kws" else "wer"
         guard = c.get("frr_at_target" if task == "kws" else "wer")
-        cand = choice.offer(
-            rnd, pooled(val, task, 0)[metric], guard, arrays.to_torch_state_dict(), threshold
-        )
+        if choice.private:
+            from federated.select import device_errors, noisy_mean
+
+            released = noisy_mean(device_errors(val, task), resolved.select_noise, select_rng)
+            select_history.extend(resolved.select_release(1))
+            unledgered["private"] += 1
+            if rnd == 0:  # one standard deviation of a noisy difference, from round 0's count
+                choice.margin = released.difference_std
+            figure = released.mean
+        else:
+            unledgered["exact"] += 1
+            figure = pooled(val, task, 0)[metric]
+        cand = choice.offer(rnd, figure, guard, arrays.to_torch_state_dict(), threshold)
         kept = choice.best is cand
         log.info(
             "round %d: validation %s %.3f, central %s %s%s",
@@ -310,6 +328,8 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
             inner,
             outer,
             reported,
+            select_history,
+            unledgered,
         )
 
     bar = tqdm(range(1, fed.rounds + 1), desc="rounds", unit="round", disable=not spec.progress)
@@ -318,7 +338,11 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         t0 = time.time()
         # User-level budget: the round's release must fit for everyone, or the run stops.
         if privacy.user_dp and privacy.max_epsilon is not None:
-            nxt = epsilon([*user_history, Release(resolved.user_noise, q, 1)], privacy.delta)
+            scoring = resolved.select_release(1 if rnd in scored else 0)
+            nxt = epsilon(
+                [*user_history, *select_history, Release(resolved.user_noise, q, 1), *scoring],
+                privacy.delta,
+            )
             if nxt > privacy.max_epsilon:
                 stopped = (
                     f"round {rnd}: the next release would spend user-level epsilon "
@@ -422,8 +446,14 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
                         )
         if privacy.user_dp:
             user_history.append(Release(resolved.user_noise, q, 1))
+        # scored before the ledger rows are written, so that they carry its release
+        chosen = offer(rnd, arrays) if choice is not None and rnd in scored else {}
+        if chosen:
+            offered = rnd
         ledger_rows(rnd, status, contributions)
-        user_eps = epsilon(user_history, privacy.delta) if privacy.user_dp else 0.0
+        user_eps = (
+            epsilon([*user_history, *select_history], privacy.delta) if privacy.user_dp else 0.0
+        )
         local_eps = max(
             (epsilon(h, privacy.delta) for h in local_history.values() if h), default=0.0
         )
@@ -441,9 +471,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
             row.update(
                 {f"local_{k}": v for k, v in pooled(mid, task, 1 if task == "kws" else 0).items()}
             )
-        if choice is not None and (rnd % fed.select_every == 0 or rnd == fed.rounds):
-            row.update(offer(rnd, arrays))
-            offered = rnd
+        row.update(chosen)
         rows.append(row)
         for k, v in row.items():
             if k != "round" and isinstance(v, (int, float)) and math.isfinite(v):
@@ -454,7 +482,10 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     writer.close()
     if choice is not None:
         if rows and offered != rows[-1]["round"]:  # stopped early: the last round is a candidate
-            rows[-1].update(offer(rows[-1]["round"], arrays))
+            if choice.private:  # unless that would spend privacy past the budget that stopped it
+                log.warning("round %d: not scored (the run stopped early)", rows[-1]["round"])
+            else:
+                rows[-1].update(offer(rows[-1]["round"], arrays))
         if choice.state is not None:  # round 0 always competes; None only if it was unscorable
             arrays = ArrayRecord(choice.state)
             log.info("returning round %d's model (federated.select=best)", choice.best.round)
@@ -470,6 +501,13 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         new_meta["extra"]["threshold"] = central_after["threshold_at_target"]
     state = {**full, **{k: torch.from_numpy(np.array(v.numpy())) for k, v in arrays.items()}}
     write_checkpoint({**payload, **new_meta, "state_dict": state}, out / "model.pt")
+    selection = None
+    if choice is not None:
+        selection = choice.summary()
+        selection["noise_multiplier"] = resolved.select_noise
+        if privacy.user_dp:  # what the training rounds alone spent; user_epsilon has both
+            selection["training_epsilon"] = epsilon(user_history, privacy.delta)
+            selection["covered_by_epsilon"] = choice.private
     summary = _summary(
         spec,
         task,
@@ -478,7 +516,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         local_before,
         local_after,
         counts,
-        user_history,
+        [*user_history, *select_history],
         local_history,
         privacy,
         resolved,
@@ -487,7 +525,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         time.time() - started,
         len(population),
         labelled,
-        choice.summary() if choice is not None else None,
+        selection,
     )
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     (out / "local_eval.json").write_text(json.dumps({"before": local_before, "after": local_after}))
@@ -593,8 +631,24 @@ def _ledger_rows(
     inner,
     outer,
     reported,
+    select_history=(),
+    unledgered=None,
 ) -> None:
     clip_norm = getattr(inner, "clip_used", None) if privacy.user_dp else None
+    # the round choice's scorings since the last rows: a private one's release (every device
+    # was read), or how many exact readings of the devices' validation errors were made
+    unledgered = unledgered if unledgered is not None else {"private": 0, "exact": 0}
+    select_release = (
+        {
+            "noise_multiplier": resolved.select_noise,
+            "sample_rate": 1.0,
+            "steps": unledgered["private"],
+        }
+        if unledgered["private"]
+        else None
+    )
+    exact_readings = unledgered["exact"]
+    unledgered["private"] = unledgered["exact"] = 0
     user_release = (
         {
             "noise_multiplier": resolved.user_noise,
@@ -605,7 +659,7 @@ def _ledger_rows(
         if privacy.user_dp and user_history and len(user_history) == rnd
         else None
     )
-    user_eps = epsilon(user_history, privacy.delta) if privacy.user_dp else None
+    user_eps = epsilon([*user_history, *select_history], privacy.delta) if privacy.user_dp else None
     priv, contrib = [], []
     for d in population:
         st = status.get(d)
@@ -631,6 +685,8 @@ def _ledger_rows(
                 else None,
                 "device_reported_epsilon": reported.get(d) if privacy.local_dp else None,
                 "user_release": user_release,
+                "select_release": select_release,
+                "select_exact_readings": exact_readings,
                 "user_epsilon": user_eps,
                 "delta": privacy.delta,
                 "max_epsilon": privacy.max_epsilon,
@@ -870,10 +926,29 @@ def format_summary(s: dict[str, Any], run_dir: str) -> str:
             f"{c['round']}: {100 * c['val']:.1f}%" + ("" if c["eligible"] else " (guard)")
             for c in cands
         )
+        how = "devices' validation"
+        if sel.get("private"):
+            how = (
+                f"noisy mean of the devices' validation {what.split()[0]}s (noise multiplier "
+                f"{sel['noise_multiplier']:g}, a later round must beat round 0 by "
+                f"{100 * sel['margin']:.1f} points)"
+            )
+            what = ""
         lines.append(
-            f"returned round {sel['round']} of {last} (federated.select=best; devices' "
-            f"validation {what} by round: {vals})"
+            f"returned round {sel['round']} of {last} (federated.select=best; {how} "
+            f"{what} by round: {vals})".replace("  ", " ")
         )
+        if sel.get("covered_by_epsilon") is False:
+            lines.append(
+                f"the round choice read the devices' validation errors exactly: epsilon "
+                f"{s['user_epsilon']:.2f} covers the training rounds only "
+                "(federated.select_noise > 0 makes the choice private)"
+            )
+        elif sel.get("covered_by_epsilon"):
+            lines.append(
+                f"epsilon {s['user_epsilon']:.2f} covers the training rounds "
+                f"({sel['training_epsilon']:.2f} alone) and the private round choice"
+            )
     c = s["counts"]
     left = ", ".join(
         f"{v} {k.replace('_', ' ')}" for k, v in c.items() if v and k not in ("sampled", "accepted")

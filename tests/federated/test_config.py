@@ -56,6 +56,8 @@ def test_dp_is_the_default_and_both_server_optimizers_load():
         ("federated.select=best federated.local_val_share=0.7", "must be in (0, 0.66)"),
         ("federated.select_every=0", "federated.select_every=0: must be an integer >= 1"),
         ("federated.select_max_central_loss=-0.1", "must be in [0, 1]"),
+        ("federated.select_noise=-1", "federated.select_noise=-1: must be >= 0"),
+        ("federated.select_noise=2", "needs federated.select=best"),
     ],
 )
 def test_impossible_settings_fail_at_load(override, words):
@@ -78,6 +80,25 @@ def test_settings_that_this_population_cannot_meet():
         resolve(PrivacyConfig(), fed, 5, 20)
     z = resolve(PrivacyConfig(user={"target_epsilon": 8.0}), fed, 100, 20).user_noise
     assert 0 < z < 2
+
+
+def test_a_private_round_choice_is_inside_the_user_level_epsilon():
+    from federated.accounting import Release, epsilon
+    from federated.config import scored_rounds
+
+    fed = FederatedConfig(rounds=5, devices_per_round=20, select="best", select_noise=4.0)
+    assert scored_rounds(fed) == [0, 1, 2, 3, 4, 5]
+    assert scored_rounds(FederatedConfig(rounds=5, select="best", select_every=2)) == [0, 2, 4, 5]
+    plain = resolve(PrivacyConfig(user={"target_epsilon": 8.0}), FederatedConfig(rounds=5), 100, 20)
+    r = resolve(PrivacyConfig(user={"target_epsilon": 8.0}), fed, 100, 20)
+    assert r.select_noise == 4.0 and r.user_noise > plain.user_noise  # the choice costs noise
+    spent = epsilon([Release(r.user_noise, 0.2, 5), *r.select_release(6)], 1e-3)
+    assert 7.9 < spent <= 8.0
+    with pytest.raises(ConfigError, match="needs privacy=user_dp or both"):
+        resolve(PrivacyConfig(mode="none"), fed, 100, 20)
+    tight = FederatedConfig(rounds=5, devices_per_round=20, select="best", select_noise=0.5)
+    with pytest.raises(ConfigError, match="the other releases alone spend"):
+        resolve(PrivacyConfig(user={"target_epsilon": 2.0}), tight, 100, 20)
 
 
 def test_the_simulate_command_gives_one_line_for_an_impossible_setting():

@@ -454,6 +454,78 @@ def test_a_run_that_selects_returns_its_best_validated_round(tiny_corpus, tmp_pa
     assert "val_frr" in rows.splitlines()[0]
 
 
+def test_a_private_round_choice_is_in_every_devices_ledger(tiny_corpus, tmp_path):
+    """``federated.select_noise``: each scoring reads every device's bounded validation error
+    with noise; the user-level epsilon, the ledger and the summary all include it."""
+    from federated.accounting import Release, epsilon
+    from federated.server_app import format_summary
+    from federated.simulate import simulate
+
+    spec = _spec(
+        tiny_corpus,
+        tmp_path,
+        [
+            "privacy=user_dp",
+            "privacy.user.noise_multiplier=1.0",
+            "federated.select=best",
+            "federated.select_noise=3",
+            "federated.local_val_share=0.3",
+            "federated.rounds=2",
+            "federated.devices_per_round=3",
+            "federated.local_epochs=1",
+            "audit.membership_clips=0",
+        ],
+    )
+    summary = simulate(spec)
+    sel = summary["selection"]
+    assert sel["private"] and sel["covered_by_epsilon"] and sel["noise_multiplier"] == 3.0
+    assert [c["round"] for c in sel["candidates"]] == [0, 1, 2] and sel["margin"] > 0
+    run = Path(spec.out_dir)
+    rows = read(run / "privacy.jsonl")
+    devices = sorted({r["device"] for r in rows})
+    q = 3 / len(devices)
+    want = epsilon([Release(1.0, q, 2), Release(3.0, 1.0, 3)], summary["delta"])
+    assert summary["user_epsilon"] == pytest.approx(want)
+    assert sel["training_epsilon"] == pytest.approx(epsilon([Release(1.0, q, 2)], 1e-3))
+    for d in devices:
+        mine = [r for r in rows if r["device"] == d]
+        assert [r["user_epsilon"] for r in mine] == pytest.approx([u for _, u in recompute(mine)])
+        assert sum(r["select_release"]["steps"] for r in mine if r["select_release"]) == 3
+        assert all(r["select_exact_readings"] == 0 for r in mine)
+    assert rows[-1]["user_epsilon"] == pytest.approx(want)
+    assert "read this device's validation error 3 times with noise" in format_device(
+        run, devices[0]
+    )
+    assert "covers the training rounds" in format_summary(summary, spec.out_dir)
+
+
+def test_the_ledger_says_when_the_round_choice_was_exact(tmp_path):
+    row = {
+        "round": 1,
+        "device": "dev0000",
+        "mode": "user_dp",
+        "sampled": False,
+        "status": "not sampled",
+        "clips": 0,
+        "user_release": {"noise_multiplier": 1.0, "sample_rate": 0.5, "steps": 1},
+        "select_release": None,
+        "select_exact_readings": 2,
+        "user_epsilon": epsilon_of_one(),
+        "delta": 1e-3,
+    }
+    (tmp_path / "privacy.jsonl").write_text(json.dumps(row) + "\n")
+    (tmp_path / "contribution.jsonl").write_text("")
+    text = format_device(tmp_path, "dev0000")
+    assert "validation errors 2 times exactly" in text and "not covered by any epsilon" in text
+    assert recompute([row])[-1][1] == pytest.approx(row["user_epsilon"])
+
+
+def epsilon_of_one() -> float:
+    from federated.accounting import Release, epsilon
+
+    return epsilon([Release(1.0, 0.5, 1)], 1e-3)
+
+
 def test_public_replay_clips_join_a_round_but_not_its_weight(tiny_corpus, tmp_path):
     """``federated.replay_clips``: a device trains on public central-train clips beside its
     own, drawn afresh each round, while FedAvg still weighs it by its own clips; under local

@@ -275,10 +275,11 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         cand = choice.offer(rnd, figure, guard, arrays.to_torch_state_dict(), threshold)
         kept = choice.best is cand
         log.info(
-            "round %d: validation %s %.3f, central %s %s%s",
+            "round %d: validation %s %.3f%s, central %s %s%s",
             rnd,
             metric,
             cand.val,
+            " (noisy)" if choice.private else "",
             choice.split,
             "-" if guard is None else f"{guard:.3f}",
             " (best so far)" if kept else ("" if cand.eligible else " (guard: not eligible)"),

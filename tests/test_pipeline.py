@@ -318,3 +318,23 @@ def test_the_round_returned_says_why():
         "1 of 2",
         "validation FRR 50.0% at the start, 40.0% returned; rounds 1-2: 40.0% at best",
     )  # an unscorable round (NaN) is neither a best nor a guard failure
+    private = {
+        "round": 0,
+        "private": True,
+        "margin": 0.08,
+        "noise_multiplier": 2.0,
+        "candidates": [cand(0, 0.5), cand(1, 0.45)],
+    }
+    _, value, detail = selection_row(private, 1)
+    assert value == "0 of 1 (no round beat the starting model by the 8.0% margin noise calls for)"
+    assert detail.startswith("noisy mean validation FRR 50.0%") and "noise multiplier 2" in detail
+
+
+def test_the_report_says_what_epsilon_covers():
+    from experiments.pipeline.report import epsilon_scope
+
+    assert epsilon_scope(None) == "" and epsilon_scope({"round": 0}) == ""
+    exact = {"covered_by_epsilon": False, "training_epsilon": 3.58}
+    assert "training rounds only" in epsilon_scope(exact)
+    private = {"covered_by_epsilon": True, "training_epsilon": 3.58}
+    assert "(3.58 alone) and the private round choice" in epsilon_scope(private)

@@ -175,24 +175,41 @@ def selection_row(sel: dict[str, Any], rounds: int) -> tuple[str, str, str]:
     val = {c["round"]: c["val"] for c in cands}
     later = [c for c in cands if c["round"] > 0 and c["val"] == c["val"]]  # scored, not NaN
     why = ""
+    margin = sel.get("margin") or 0.0
     if chosen == 0 and later:
-        beat = [c for c in later if c["val"] < val[0]]
+        beat = [c for c in later if c["val"] < val[0] - margin]
         why = (
             " (the rounds that scored better failed the central guard)"
-            if beat
-            else " (no round beat the starting model)"
+            if beat and all(not c["eligible"] for c in beat)
+            else " (no round beat the starting model"
+            + (f" by the {pct(margin)} margin noise calls for)" if margin else ")")
         )
-    detail = f"validation FRR {pct(val[0])} at the start, {pct(val[chosen])} returned"
+    what = "noisy mean validation FRR" if sel.get("private") else "validation FRR"
+    detail = f"{what} {pct(val[0])} at the start, {pct(val[chosen])} returned"
     if later:
         detail += f"; rounds 1-{rounds}: {pct(min(c['val'] for c in later))} at best"
         failed = sum(not c["eligible"] for c in later)
         if failed:
             detail += f", {failed} failed the guard"
+    if sel.get("private"):
+        detail += f"; private choice, noise multiplier {num(sel['noise_multiplier'])}"
     return (
         "Round returned (best on the devices' validation clips, central guard)",
         f"{chosen} of {rounds}{why}",
         detail,
     )
+
+
+def epsilon_scope(sel: dict[str, Any] | None) -> str:
+    """What the user-level epsilon covers, when a run chose its round."""
+    if not sel or "covered_by_epsilon" not in sel:
+        return ""
+    if sel["covered_by_epsilon"]:
+        return (
+            f"; covers the training rounds ({num(sel['training_epsilon'])} alone) and the "
+            "private round choice"
+        )
+    return "; the training rounds only: the round choice read validation errors exactly"
 
 
 def headline(r: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -248,7 +265,7 @@ def headline(r: dict[str, Any]) -> list[tuple[str, str, str]]:
                 if eps
                 else "none (privacy=" + fed["privacy"] + ")",
                 f"{fed['devices']} devices, {fed['rounds_run']} rounds, noise multiplier "
-                f"{num(fed['user_noise'])}",
+                f"{num(fed['user_noise'])}" + epsilon_scope(fed.get("selection")),
             )
         )
     else:

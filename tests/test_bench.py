@@ -420,3 +420,13 @@ def test_a_json_without_a_date_is_dated_by_its_commit_not_its_checkout_time(tmp_
     # its own date field wins
     loose.write_text('{"date": "2026-01-02"}')
     assert written(loose) == "2026-01-02"
+
+
+def test_the_federated_rows_say_whether_epsilon_covers_the_round_choice():
+    dp = _federated_row("user_dp:8", "user_dp", 0.85, 0.0)
+    runs = [_federated_row("none", "none", 0.8, 0.0), dp]
+    assert "round choice" not in R.federated_rows({"rows": runs})[0].area
+    dp["selection"] = {"round": 2, "covered_by_epsilon": True}
+    assert R.federated_rows({"rows": runs})[0].area.endswith("ε=7.99 (round choice included)")
+    dp["selection"]["covered_by_epsilon"] = False
+    assert R.federated_rows({"rows": runs})[0].area.endswith("(round choice not in ε)")

@@ -255,6 +255,9 @@ def federated_rows(report: Doc) -> list[Row]:
         if dp is None or peer is None:
             continue
         area = f"federated wake word, user-level DP ε={dp['epsilon']:.2f}"
+        covered = (dp.get("selection") or {}).get("covered_by_epsilon")
+        if covered is not None:  # federated.select=best: what the epsilon covers
+            area += " (round choice included)" if covered else " (round choice not in ε)"
         local = dp["local_after"]["target"]["frr"], peer["local_after"]["target"]["frr"]
         central = dp["central_after"]["frr_at_target"], peer["central_after"]["frr_at_target"]
         frr = [

@@ -328,6 +328,9 @@ def test_the_round_returned_says_why():
     _, value, detail = selection_row(private, 1)
     assert value == "0 of 1 (no round beat the starting model by the 8.0% margin noise calls for)"
     assert detail.startswith("noisy mean validation FRR 50.0%") and "noise multiplier 2" in detail
+    assert "round 1: 45.0% at best" in detail  # the only round scored after the start
+    private["candidates"].append(cand(5, 0.6))
+    assert "rounds 1, 5: 45.0% at best" in selection_row(private, 5)[2]
 
 
 def test_the_report_says_what_epsilon_covers():

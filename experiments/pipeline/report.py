@@ -187,7 +187,14 @@ def selection_row(sel: dict[str, Any], rounds: int) -> tuple[str, str, str]:
     what = "noisy mean validation FRR" if sel.get("private") else "validation FRR"
     detail = f"{what} {pct(val[0])} at the start, {pct(val[chosen])} returned"
     if later:
-        detail += f"; rounds 1-{rounds}: {pct(min(c['val'] for c in later))} at best"
+        scored = [c["round"] for c in cands if c["round"] > 0]
+        if len(scored) == 1:
+            which = f"round {scored[0]}"
+        elif scored == list(range(1, rounds + 1)):
+            which = f"rounds 1-{rounds}"
+        else:
+            which = "rounds " + ", ".join(map(str, scored))
+        detail += f"; {which}: {pct(min(c['val'] for c in later))} at best"
         failed = sum(not c["eligible"] for c in later)
         if failed:
             detail += f", {failed} failed the guard"

@@ -66,6 +66,14 @@ class RedactConfig:
         secret_env: the environment variable holding the deployment secret that keys the
             pseudo-voices (a random one per process when unset: voices cannot be redrawn).
         threads: CPU threads for Whisper.
+        whisper_fallback: let Whisper re-decode a poor-looking clip by sampling (its
+            default). Off: beam search alone, so a clip gets the same transcript, and the same
+            redaction or withholding decision, in every run; the sampled re-decodes differed
+            from call to call on low-confidence clips, one of which crossed the confidence
+            floor between two runs of the demo.
+        max_compression_ratio: a Whisper transcript that compresses better than this repeats
+            itself (Whisper's own test for a decoding loop, 2.4) and is not trusted: the clip is
+            withheld. With ``whisper_fallback`` Whisper would re-decode such a clip instead.
         failsafe: widen detections on recognizer transcripts (``redaction.failsafe``:
             contact slots, long numbers, digits next to numeric spans).
         second_opinion_min_conf, whisper_doubt: a span from the second opinion counts when
@@ -96,6 +104,8 @@ class RedactConfig:
     ttl_days: float = 7.0
     secret_env: str = "SOTTOVOCE_ANON_SECRET"
     threads: int = 1
+    whisper_fallback: bool = False
+    max_compression_ratio: float = 2.4
     failsafe: bool = True
     second_opinion_min_conf: float = 0.3
     whisper_doubt: float = 0.3
@@ -103,6 +113,8 @@ class RedactConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.min_confidence <= 1:
             raise ValueError(f"min_confidence={self.min_confidence}: must be in [0, 1]")
+        if self.max_compression_ratio <= 0:
+            raise ValueError(f"max_compression_ratio={self.max_compression_ratio}: must be > 0")
         if self.max_seconds <= 0 or self.ttl_days <= 0 or self.margin_s < 0:
             raise ValueError("max_seconds and ttl_days must be > 0, margin_s >= 0")
         if self.voice not in ("clip", "device"):
@@ -232,7 +244,7 @@ class Redactor:
             detector = pii.detect
         self.detector = detector
         if transcribers is None:
-            transcribers = [Whisper(c.whisper, threads=c.threads)]
+            transcribers = [Whisper(c.whisper, threads=c.threads, fallback=c.whisper_fallback)]
             if c.second_opinion:
                 transcribers.append(Ours(c.second_opinion))
         self.transcribers = list(transcribers)
@@ -290,6 +302,13 @@ class Redactor:
         transcript = main.text
         if not main.words:
             return _withhold("no speech: the transcriber heard no words", t0)
+        if main.compression_ratio > c.max_compression_ratio:
+            return _withhold(
+                f"the transcript repeats itself (compression ratio {main.compression_ratio:.1f} > "
+                f"{c.max_compression_ratio:g}): Whisper lost track of the audio",
+                t0,
+                transcript=transcript,
+            )
         if main.confidence < c.min_confidence:
             return _withhold(
                 f"transcript confidence {main.confidence:.2f} is below the floor {c.min_confidence:g}",

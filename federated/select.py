@@ -6,6 +6,11 @@ starting model (round 0) and the rounds it scored, the one whose pooled error on
 *validation* clips is lowest, provided its central dev figure has not lost more than a set
 amount against the start. Ties keep the earlier round. The devices' test clips are never read
 to choose, so the gain a run reports on them stays an honest estimate.
+
+Under user-level DP the choice can be private (``federated.select_noise``): the server then
+sees only :func:`noisy_mean` of the devices' bounded errors (:func:`device_errors`), each
+scoring accounted in the user-level epsilon, and a later round must beat round 0 by a margin
+(:attr:`NoisyMean.difference_std`) before it replaces it.
 """
 
 from __future__ import annotations

@@ -341,3 +341,15 @@ def test_the_report_says_what_epsilon_covers():
     assert "training rounds only" in epsilon_scope(exact)
     private = {"covered_by_epsilon": True, "training_epsilon": 3.58}
     assert "(3.58 alone) and the private round choice" in epsilon_scope(private)
+
+
+def test_a_run_without_user_level_dp_chooses_its_round_exactly():
+    """conf/pipeline.yaml's private round choice belongs to user-level DP: with privacy=none
+    the stage's checks pass and its federated config chooses exactly."""
+    from experiments.pipeline.federate import check, federated_node
+    from tests.conftest import compose_config
+
+    assert federated_node(compose_config("pipeline")).select_noise == 2.0
+    cfg = compose_config("pipeline", ["privacy=none"])
+    check(cfg)  # raised "needs privacy=user_dp" before
+    assert federated_node(cfg).select_noise == 0.0 and cfg.federated.select_noise == 2.0

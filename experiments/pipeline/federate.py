@@ -30,10 +30,20 @@ def check(cfg: DictConfig) -> None:
 
     from federated.config import resolve
 
-    fed = instantiate(cfg.federated, _convert_="all")
+    fed = instantiate(federated_node(cfg), _convert_="all")
     privacy = instantiate(cfg.privacy, _convert_="all")
     clips = max(1, (cfg.devices.n_wake + cfg.devices.n_negative) // cfg.devices.n_devices)
     resolve(privacy, fed, cfg.devices.n_devices, clips)
+
+
+def federated_node(cfg: DictConfig) -> DictConfig:
+    """The federated settings for this run: the private round choice (conf/pipeline.yaml's
+    ``federated.select_noise``) belongs to user-level DP, so a run without it (privacy=none or
+    local_dp) chooses its round exactly, as it would with federated.simulate."""
+    node = cfg.federated
+    if cfg.privacy.mode not in ("user_dp", "both") and node.get("select_noise"):
+        node = OmegaConf.merge(node, {"select_noise": 0.0})
+    return node
 
 
 def _override(value: Any) -> str:
@@ -45,7 +55,7 @@ def _write_configs(cfg: DictConfig, conf: Path, kws_checkpoint: str) -> None:
     for group, name, node in (
         ("data", "pipeline_devices", cfg.devices),
         ("data", "pipeline_central", cfg.data),
-        ("federated", "pipeline", cfg.federated),
+        ("federated", "pipeline", federated_node(cfg)),
         ("privacy", "pipeline", cfg.privacy),
     ):
         values = OmegaConf.to_container(node, resolve=True)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from federated.accounting import local_round, noise_for
+from federated.accounting import Release, local_round, noise_for
 
 MODES = ("none", "local_dp", "user_dp", "both")
 NEGATIVES = ("labelled", "false_wakes", "none")
@@ -400,13 +400,15 @@ class ResolvedPrivacy:
     user_sample_rate: float
     select_noise: float = 0.0  # the private round choice's (0: none, or an exact choice)
 
-    def select_release(self, scorings: int) -> list:
+    def select_release(self, scorings: int) -> list[Release]:
         """The user-level release of ``scorings`` private scorings of candidate rounds."""
-        from federated.accounting import Release
+        return choice_release(self.select_noise, scorings)
 
-        if not self.select_noise or scorings <= 0:
-            return []
-        return [Release(self.select_noise, 1.0, scorings)]
+
+def choice_release(noise: float, scorings: int) -> list[Release]:
+    """``scorings`` private scorings of candidate rounds as user-level releases: Gaussian at
+    ``noise``, every device read (rate 1); none when the choice is exact (noise 0)."""
+    return [Release(noise, 1.0, scorings)] if noise and scorings > 0 else []
 
 
 def resolve(
@@ -432,9 +434,7 @@ def resolve(
             f"federated.select_noise={select_noise:g}: the private round choice is accounted at "
             f"the user level, so it needs privacy=user_dp or both (privacy={privacy.mode})"
         )
-    besides = ResolvedPrivacy(0.0, 0.0, q_user, select_noise).select_release(
-        len(scored_rounds(fed))
-    )
+    besides = choice_release(select_noise, len(scored_rounds(fed)))
     if privacy.user_dp:
         if privacy.delta >= 1 / n_devices:
             raise ConfigError(
@@ -470,15 +470,12 @@ def resolve(
                 "privacy.local.noise_multiplier=0: local DP needs noise (or privacy=none)"
             )
     if privacy.max_epsilon is not None:
-        from federated.accounting import Release, epsilon
+        from federated.accounting import epsilon
 
         first = []
         if privacy.user_dp:  # the first round, with the scorings of rounds 0 and 1
             early = sum(1 for r in scored_rounds(fed) if r <= 1)
-            one = [
-                Release(user_noise, q_user, 1),
-                *ResolvedPrivacy(0.0, 0.0, q_user, select_noise).select_release(early),
-            ]
+            one = [Release(user_noise, q_user, 1), *choice_release(select_noise, early)]
             first.append(("user", epsilon(one, privacy.delta)))
         if privacy.local_dp:
             one = local_round(

@@ -229,7 +229,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     choice = None
     if fed.select == "best":
         from federated.central import guard_split
-        from federated.select import RoundChoice
+        from federated.select import RoundChoice, device_errors, noisy_mean
 
         phrase = meta.get("extra", {}).get("wake_phrase")
         split = guard_split(spec.central_manifest, task, phrase) if spec.central_manifest else None
@@ -261,8 +261,6 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         metric = "frr" if task == "kws" else "wer"
         guard = c.get("frr_at_target" if task == "kws" else "wer")
         if choice.private:
-            from federated.select import device_errors, noisy_mean
-
             released = noisy_mean(device_errors(val, task), resolved.select_noise, select_rng)
             select_history.extend(resolved.select_release(1))
             unledgered["private"] += 1
@@ -312,8 +310,8 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
     rows = []
     writer = _tensorboard(out)
 
-    def ledger_rows(rnd: int, status: dict, contributions: dict) -> None:
-        _ledger_rows(
+    def ledger_rows(rnd: int, status: dict, contributions: dict) -> float | None:
+        return _ledger_rows(
             ledger,
             rnd,
             population,
@@ -451,10 +449,7 @@ def run_server(grid: Grid, spec: RunSpec) -> dict[str, Any]:
         chosen = offer(rnd, arrays) if choice is not None and rnd in scored else {}
         if chosen:
             offered = rnd
-        ledger_rows(rnd, status, contributions)
-        user_eps = (
-            epsilon([*user_history, *select_history], privacy.delta) if privacy.user_dp else 0.0
-        )
+        user_eps = ledger_rows(rnd, status, contributions) or 0.0
         local_eps = max(
             (epsilon(h, privacy.delta) for h in local_history.values() if h), default=0.0
         )
@@ -632,13 +627,13 @@ def _ledger_rows(
     inner,
     outer,
     reported,
-    select_history=(),
-    unledgered=None,
-) -> None:
+    select_history,
+    unledgered,
+) -> float | None:
+    """Append the round's ledger rows; returns the user-level epsilon spent so far."""
     clip_norm = getattr(inner, "clip_used", None) if privacy.user_dp else None
     # the round choice's scorings since the last rows: a private one's release (every device
     # was read), or how many exact readings of the devices' validation errors were made
-    unledgered = unledgered if unledgered is not None else {"private": 0, "exact": 0}
     select_release = (
         {
             "noise_multiplier": resolved.select_noise,
@@ -709,6 +704,7 @@ def _ledger_rows(
                 }
             )
     ledger.append(priv, contrib)
+    return user_eps
 
 
 def _summary(
@@ -927,17 +923,18 @@ def format_summary(s: dict[str, Any], run_dir: str) -> str:
             f"{c['round']}: {100 * c['val']:.1f}%" + ("" if c["eligible"] else " (guard)")
             for c in cands
         )
-        how = "devices' validation"
         if sel.get("private"):
-            how = (
-                f"noisy mean of the devices' validation {what.split()[0]}s (noise multiplier "
+            metric = "FRR" if s["task"] == "kws" else "WER"
+            what = (
+                f"noisy mean of the devices' validation {metric}s (noise multiplier "
                 f"{sel['noise_multiplier']:g}, a later round must beat round 0 by "
                 f"{100 * sel['margin']:.1f} points)"
             )
-            what = ""
+        else:
+            what = f"devices' validation {what}"
         lines.append(
-            f"returned round {sel['round']} of {last} (federated.select=best; {how} "
-            f"{what} by round: {vals})".replace("  ", " ")
+            f"returned round {sel['round']} of {last} (federated.select=best; {what} by round: "
+            f"{vals})"
         )
         if sel.get("covered_by_epsilon") is False:
             lines.append(

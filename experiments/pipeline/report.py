@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,7 +174,7 @@ def selection_row(sel: dict[str, Any], rounds: int) -> tuple[str, str, str]:
     cands = sel["candidates"]
     chosen = sel["round"]
     val = {c["round"]: c["val"] for c in cands}
-    later = [c for c in cands if c["round"] > 0 and c["val"] == c["val"]]  # scored, not NaN
+    later = [c for c in cands if c["round"] > 0 and math.isfinite(c["val"])]  # NaN: unscorable
     why = ""
     margin = sel.get("margin") or 0.0
     if chosen == 0 and later:

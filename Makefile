@@ -38,8 +38,8 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 # tiny.en beside), train the wake word federated under user-level DP on 40 simulated homes,
 # escalate, redact, anonymize and enqueue the homes' requests for review, measure PII recall,
 # the audio leak rate and the anonymization EER, and write outputs/pipeline/demo/report.md.
-# About 7 minutes on 2 cores after setup; run again, it resumes (finished stages are skipped). Settings
-# go in ARGS: make demo ARGS="run=full pipeline=full" (data=default, 100 homes, 20 rounds).
+# About 6 minutes on 2 cores after setup; run again, it resumes (finished stages are skipped). Settings
+# go in ARGS: make demo ARGS="run=full pipeline=full" (data=default, 100 homes, 5 rounds).
 demo: setup
 	$(PY) -m experiments.pipeline $(ARGS)
 

@@ -58,13 +58,14 @@ def spec_from_config(cfg) -> Any:
         raise ValueError(
             f"federated.checkpoint={checkpoint}: a {kind} checkpoint, but task={task['name']}"
         )
-    if fed.replay_clips and (privacy.local_dp or cfg.get("central") is None):
+    public = cfg.get("replay") if cfg.get("replay") is not None else cfg.get("central")
+    if fed.replay_clips and (privacy.local_dp or public is None):
         from federated.config import ConfigError
 
         why = (
             "local DP's accountant counts the device's own clips only"
             if privacy.local_dp
-            else "they come from the central corpus (data@central)"
+            else "they come from data@replay or the central corpus (data@central)"
         )
         raise ConfigError(f"federated.replay_clips={fed.replay_clips}: no public clips here: {why}")
     corrections = None
@@ -94,6 +95,15 @@ def spec_from_config(cfg) -> Any:
             progress=cfg.progress,
         )
         central = str(central_dir / "manifest.jsonl")
+    replay = central
+    if fed.replay_clips and cfg.get("replay") is not None:
+        replay_dir, _ = build_corpus(
+            instantiate(cfg.replay, _convert_="all"),
+            root,
+            workers=cfg.workers,
+            progress=cfg.progress,
+        )
+        replay = str(replay_dir / "manifest.jsonl")
     manifest = str(corpus / "manifest.jsonl")
     devices = population(
         manifest, task["name"], max_devices=fed.max_devices, empty_devices=fed.faults.empty_devices
@@ -117,7 +127,7 @@ def spec_from_config(cfg) -> Any:
         teacher=fed.teacher,
         teacher_min_confidence=fed.teacher_min_confidence,
         corrections=corrections,
-        replay_manifest=central if fed.replay_clips else None,
+        replay_manifest=replay if fed.replay_clips else None,
         replay_clips=fed.replay_clips,
         faults={
             k: getattr(fed.faults, k)

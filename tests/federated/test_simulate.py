@@ -527,9 +527,9 @@ def epsilon_of_one() -> float:
 
 
 def test_public_replay_clips_join_a_round_but_not_its_weight(tiny_corpus, tmp_path):
-    """``federated.replay_clips``: a device trains on public central-train clips beside its
-    own, drawn afresh each round, while FedAvg still weighs it by its own clips; under local
-    DP the setting is refused with one line."""
+    """``federated.replay_clips``: a device trains on public central-train clips (or
+    data@replay's) beside its own, drawn afresh each round, while FedAvg still weighs it by its
+    own clips; under local DP, or with no public corpus, the setting is refused with one line."""
     from federated.config import ConfigError
     from federated.data import population
     from federated.local import _dataset, _replay, build_task, new_model, train_round
@@ -552,3 +552,12 @@ def test_public_replay_clips_join_a_round_but_not_its_weight(tiny_corpus, tmp_pa
     assert result.steps > alone.steps  # more batches a local epoch: the public clips joined
     with pytest.raises(ConfigError, match="replay_clips=3: no public clips here: local DP"):
         _spec(tiny_corpus, tmp_path, ["privacy=local_dp", "federated.replay_clips=3"])
+    # data@replay names the public corpus apart from the central test set (which may be absent)
+    spec = _spec(
+        tiny_corpus,
+        tmp_path,
+        ["privacy=none", "federated.replay_clips=3", "~data@central", "data@replay=tiny"],
+    )
+    assert spec.central_manifest is None and spec.setup.replay_manifest == setup.replay_manifest
+    with pytest.raises(ConfigError, match="replay_clips=3: no public clips here: they come from"):
+        _spec(tiny_corpus, tmp_path, ["privacy=none", "federated.replay_clips=3", "~data@central"])

@@ -204,6 +204,7 @@ def test_secure_aggregation_equals_plain_fedavg(tiny_corpus, tmp_path):
     from federated.simulate import simulate
 
     common = ["privacy=none", "federated.rounds=1", "federated.devices_per_round=5"]
+    common.append("federated.local_epochs=1")
     models = {}
     for secagg in (False, True):
         spec = _spec(tiny_corpus, tmp_path / str(secagg), [*common, f"federated.secagg={secagg}"])
@@ -215,12 +216,12 @@ def test_secure_aggregation_equals_plain_fedavg(tiny_corpus, tmp_path):
     start = torch.load(ROOT / "models/kws-hey-nova/model.pt", weights_only=True)["state_dict"]
     moved = max((models[False][k] - start[k].float()).abs().max().item() for k in start)
     gap = max((models[False][k] - models[True][k]).abs().max().item() for k in start)
-    assert moved > 1e-2 and gap < 1e-5, (moved, gap)
+    assert moved > 1e-3 and gap < 1e-5, (moved, gap)  # the aggregate moved; SecAgg+ gave the same
 
     spec = _spec(
         tiny_corpus,
         tmp_path / "dp",
-        ["federated.rounds=1", "federated.devices_per_round=5", "federated.secagg=true"],
+        [*common[1:], "federated.secagg=true"],
     )
     summary = simulate(spec)
     rows = read(Path(spec.out_dir) / "contribution.jsonl")
@@ -275,9 +276,10 @@ def test_stragglers_past_the_round_timeout_are_left_out(tiny_corpus, tmp_path):
             "privacy=none",
             "federated.rounds=2",
             "federated.devices_per_round=5",
+            "federated.local_epochs=1",
             "federated.faults.straggle=0.4",
-            "federated.faults.straggle_seconds=12",
-            "federated.timeout=6",
+            "federated.faults.straggle_seconds=8",
+            "federated.timeout=4",
             "audit.membership_clips=0",
         ],
     )

@@ -284,7 +284,9 @@ def headline(r: dict[str, Any]) -> list[tuple[str, str, str]]:
             (
                 f"Recognizer WER, held-out requests: ours / {asr['whisper']}",
                 f"{pct(w['ours']['all'])} / {pct(w[asr['whisper']]['all'])}",
-                f"the same {asr['clips']} clean requests ({asr['words']['all']} words)",
+                f"the same {asr['clips']} clean requests ({asr['words']['all']} words); "
+                "Whisper decodes as it does by default, re-decoding poor clips by sampling, so "
+                "its figure moves by about a point from run to run",
             )
         )
     else:

@@ -83,28 +83,19 @@ def spec_from_config(cfg) -> Any:
             corrections = to_absolute_path(fed.corrections)
             read_corrections(corrections)  # a missing or malformed export stops the run here
     root = to_absolute_path(cfg.out_root)
-    corpus, _ = build_corpus(
-        instantiate(cfg.data, _convert_="all"), root, workers=cfg.workers, progress=cfg.progress
-    )
-    central = None
-    if cfg.get("central") is not None:
-        central_dir, _ = build_corpus(
-            instantiate(cfg.central, _convert_="all"),
-            root,
-            workers=cfg.workers,
-            progress=cfg.progress,
+
+    def built(node) -> str:
+        """Build (or find) the corpus of a data node; its manifest's path."""
+        folder, _ = build_corpus(
+            instantiate(node, _convert_="all"), root, workers=cfg.workers, progress=cfg.progress
         )
-        central = str(central_dir / "manifest.jsonl")
-    replay = central
-    if fed.replay_clips and cfg.get("replay") is not None:
-        replay_dir, _ = build_corpus(
-            instantiate(cfg.replay, _convert_="all"),
-            root,
-            workers=cfg.workers,
-            progress=cfg.progress,
-        )
-        replay = str(replay_dir / "manifest.jsonl")
-    manifest = str(corpus / "manifest.jsonl")
+        return str(folder / "manifest.jsonl")
+
+    manifest = built(cfg.data)
+    central = built(cfg.central) if cfg.get("central") is not None else None
+    replay = None
+    if fed.replay_clips:  # data@replay's corpus, else the central one (checked above)
+        replay = built(cfg.replay) if cfg.get("replay") is not None else central
     devices = population(
         manifest, task["name"], max_devices=fed.max_devices, empty_devices=fed.faults.empty_devices
     )
@@ -127,7 +118,7 @@ def spec_from_config(cfg) -> Any:
         teacher=fed.teacher,
         teacher_min_confidence=fed.teacher_min_confidence,
         corrections=corrections,
-        replay_manifest=replay if fed.replay_clips else None,
+        replay_manifest=replay,
         replay_clips=fed.replay_clips,
         faults={
             k: getattr(fed.faults, k)

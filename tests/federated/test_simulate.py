@@ -203,8 +203,8 @@ def test_secure_aggregation_equals_plain_fedavg(tiny_corpus, tmp_path):
 
     from federated.simulate import simulate
 
-    common = ["privacy=none", "federated.rounds=1", "federated.devices_per_round=5"]
-    common.append("federated.local_epochs=1")
+    small = ["federated.rounds=1", "federated.devices_per_round=5", "federated.local_epochs=1"]
+    common = ["privacy=none", *small]
     models = {}
     for secagg in (False, True):
         spec = _spec(tiny_corpus, tmp_path / str(secagg), [*common, f"federated.secagg={secagg}"])
@@ -221,7 +221,7 @@ def test_secure_aggregation_equals_plain_fedavg(tiny_corpus, tmp_path):
     spec = _spec(
         tiny_corpus,
         tmp_path / "dp",
-        [*common[1:], "federated.secagg=true"],
+        [*small, "federated.secagg=true"],
     )
     summary = simulate(spec)
     rows = read(Path(spec.out_dir) / "contribution.jsonl")
